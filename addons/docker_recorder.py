@@ -1,0 +1,155 @@
+"""mitmproxy addon: record every Docker API exchange into the dockdrift store.
+
+    mitmdump -s addons/docker_recorder.py --mode reverse:http://127.0.0.1:2375 -p 2376 \
+        --set dockdrift_db=dockdrift.sqlite
+
+Thin by design: hooks stream every body (no buffering, or `docker run` deadlocks on /wait),
+build a row with db.record and hand it to db.writer's thread. Nothing here blocks the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+from mitmproxy import ctx, exceptions, http
+
+try:
+    import db  # noqa: F401
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from db.engine import StoreError, make_engine
+from db.record import build_row
+from db.target import TargetTracker, upstream_from_mode
+from db.writer import BatchWriter
+from dockdrift import hijack
+
+log = logging.getLogger("dockdrift")
+TARGETS = ("auto", "engine", "swarm")
+BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
+
+
+class _Counter:
+    """Stream callable: counts bytes and keeps the first BODY_HEAD bytes when asked to."""
+
+    __slots__ = ("n", "head", "keep")
+
+    def __init__(self, keep: bool = False) -> None:
+        self.n, self.head, self.keep = 0, b"", keep
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.n += len(chunk)
+        if self.keep and len(self.head) < BODY_HEAD:
+            self.head += chunk[: BODY_HEAD - len(self.head)]
+        return chunk
+
+
+class DockerRecorder:
+    def __init__(self) -> None:
+        self.writer: BatchWriter | None = None
+        self.tracker = TargetTracker()
+        self.in_flight: dict[str, http.HTTPFlow] = {}
+        self.recorded = 0
+
+    def load(self, loader) -> None:
+        loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
+                          "Where to record: a SQLite path or any SQLAlchemy URL.")
+        loader.add_option("dockdrift_target", str, "auto",
+                          "The upstream kind: auto (detect), engine or swarm.")
+        loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
+        loader.add_option("dockdrift_max_queue", int, 100_000,
+                          "Rows that may wait for the store before new ones are refused (loudly).")
+
+    def configure(self, updated: set[str]) -> None:
+        if "dockdrift_target" in updated and ctx.options.dockdrift_target not in TARGETS:
+            raise exceptions.OptionsError(
+                f"dockdrift_target must be one of {', '.join(TARGETS)}, "
+                f"not {ctx.options.dockdrift_target!r}")
+        if "dockdrift_target" in updated or "mode" in updated:
+            self.tracker.configure(ctx.options.dockdrift_target,
+                                   upstream_from_mode(ctx.options.mode))
+        if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
+            self._open_store()
+        if ctx.options.connection_strategy != "lazy":
+            # Eager connects drop a client with no HTTP exchange when the upstream is down,
+            # so nothing could be recorded; lazy lets the request arrive and fail visibly.
+            ctx.options.update(connection_strategy="lazy")
+        try:
+            hijack.install()
+        except hijack.UnsupportedMitmproxy as exc:
+            raise exceptions.OptionsError(str(exc)) from None
+
+    def _open_store(self) -> None:
+        if ctx.options.dockdrift_batch_size < 1 or ctx.options.dockdrift_max_queue < 1:
+            raise exceptions.OptionsError("dockdrift_batch_size and dockdrift_max_queue must be >= 1")
+        try:
+            engine = make_engine(ctx.options.dockdrift_db)
+        except StoreError as exc:
+            raise exceptions.OptionsError(f"dockdrift_db: {exc}") from None
+        old, self.writer = self.writer, BatchWriter(
+            engine, batch_size=ctx.options.dockdrift_batch_size,
+            max_queue=ctx.options.dockdrift_max_queue)
+        if old is not None:
+            old.close()
+
+    def running(self) -> None:
+        self.tracker.probe_soon()
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        flow.request.stream = _Counter()
+        self.in_flight[flow.id] = flow
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        keep = flow.response.status_code >= 400 or self.tracker.wants_body(flow.request.path)
+        flow.response.stream = _Counter(keep)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, None)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, flow.error.msg if flow.error else "unknown proxy error")
+
+    def tcp_message(self, flow) -> None:
+        # Hijacked streams pass as TCP messages; mitmproxy keeps each one in the flow:
+        # drop them so a long `docker attach` does not grow the proxy's memory.
+        flow.messages.clear()
+
+    def done(self) -> None:
+        for flow in list(self.in_flight.values()):
+            self._record(flow, "proxy stopped before the exchange ended")
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        self.tracker.close()
+
+    def _record(self, flow: http.HTTPFlow, error: str | None) -> None:
+        if self.in_flight.pop(flow.id, None) is None or self.writer is None:
+            return
+        req, resp = flow.request, flow.response
+        out = resp.stream if resp is not None and isinstance(resp.stream, _Counter) else None
+        inp = req.stream if isinstance(req.stream, _Counter) else None
+        status = resp.status_code if resp is not None and resp.timestamp_start else None
+        if status is not None and out is not None and out.head:
+            self.tracker.observe(req.method, req.path, status, out.head)
+        if error is not None and status is None:
+            self.tracker.upstream_failed()
+        server = resp.headers.get("server") if resp is not None else None
+        self.writer.submit(build_row(
+            method=req.method, raw_target=req.data.path, started=req.timestamp_start,
+            ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
+            status_code=status, error=error,
+            request_bytes=inp.n if inp else len(req.raw_content or b""),
+            response_bytes=out.n if out else None,
+            user_agent=req.headers.get("user-agent"),
+            server=server or self.tracker.identity, target=self.tracker.kind(server),
+            client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
+            body_head=out.head if out else b"",
+        ))
+        self.recorded += 1
+
+
+addons = [DockerRecorder()]

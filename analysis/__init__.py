@@ -1,0 +1,1 @@
+"""dockdrift analysis: SQL aggregates at the boundary, then DataFrames in, DataFrames out."""

@@ -1,0 +1,110 @@
+"""The boundary between the store and pandas: every query here aggregates in SQL (GROUP BY),
+so memory follows the number of distinct groups, not the number of exchanges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, Select, and_, func, select
+
+from db.models import DocumentedCode, Exchange
+
+OBSERVED_COLUMNS = ["target", "method", "route", "handler", "api_version", "status_code", "count"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which exchanges a report or drift window looks at. Times are naive UTC."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    target: str | None = None
+    method: str | None = None
+    route: str | None = None  # exact template, or a substring when it contains no '{'
+
+    def where(self) -> list:
+        conds = []
+        if self.since is not None:
+            conds.append(Exchange.started_at >= self.since)
+        if self.until is not None:
+            conds.append(Exchange.started_at < self.until)
+        if self.target:
+            conds.append(Exchange.target == self.target)
+        if self.method:
+            conds.append(Exchange.method == self.method.upper())
+        if self.route:
+            if "{" in self.route:
+                conds.append(Exchange.route == self.route)
+            else:
+                conds.append(Exchange.route.contains(self.route, autoescape=True))
+        return conds
+
+
+def _frame(engine: Engine, stmt: Select, columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def observed_counts(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
+    """Count of exchanges per (target, method, route, handler, api_version, status_code).
+
+    Only exchanges the server answered (status_code not NULL); unknown routes have route NULL.
+    """
+    cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.handler,
+            Exchange.api_version, Exchange.status_code]
+    stmt = (select(*cols, func.count().label("count"))
+            .where(and_(Exchange.status_code.is_not(None), *flt.where()))
+            .group_by(*cols))
+    df = _frame(engine, stmt, OBSERVED_COLUMNS)
+    df["count"] = df["count"].astype("int64")
+    return df
+
+
+def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
+    """Exchanges that failed on the proxy's side (no server status), per route and error."""
+    cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.error]
+    stmt = (select(*cols, func.count().label("count"))
+            .where(and_(Exchange.status_code.is_(None), *flt.where()))
+            .group_by(*cols))
+    return _frame(engine, stmt, ["target", "method", "route", "error", "count"])
+
+
+def unknown_routes(engine: Engine, flt: Filter = Filter(), examples: int = 3) -> pd.DataFrame:
+    """Requests no table knows, per (target, method, status), with a few example raw paths."""
+    cols = [Exchange.target, Exchange.method, Exchange.status_code]
+    stmt = (select(*cols, func.count().label("count"), func.min(Exchange.path),
+                   func.max(Exchange.path))
+            .where(and_(Exchange.route.is_(None), *flt.where()))
+            .group_by(*cols))
+    df = _frame(engine, stmt, ["target", "method", "status_code", "count", "first", "last"])
+    df["examples"] = [sorted({a, b})[:examples] for a, b in zip(df.pop("first"), df.pop("last"))]
+    return df
+
+
+def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:
+    """(first, last, n) of the exchanges the filter selects."""
+    stmt = select(func.min(Exchange.started_at), func.max(Exchange.started_at),
+                  func.count()).where(and_(*flt.where()))
+    with engine.connect() as conn:
+        first, last, n = conn.execute(stmt).one()
+    if isinstance(first, str):  # SQLite returns text for aggregate datetimes
+        first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    return first, last, int(n)
+
+
+def documented_codes(engine: Engine, source: str | None = None,
+                     api_version: str | None = None) -> pd.DataFrame:
+    """The documented tables as loaded in the store (db.documented.sync_documented)."""
+    cols = [DocumentedCode.source, DocumentedCode.api_version, DocumentedCode.target,
+            DocumentedCode.method, DocumentedCode.route, DocumentedCode.handler,
+            DocumentedCode.operation_id, DocumentedCode.status_code, DocumentedCode.absent]
+    stmt = select(*cols)
+    if source:
+        stmt = stmt.where(DocumentedCode.source == source)
+    if api_version:
+        stmt = stmt.where(DocumentedCode.api_version == api_version)
+    return _frame(engine, stmt, ["source", "api_version", "target", "method", "route",
+                                 "handler", "operation_id", "status_code", "absent"])

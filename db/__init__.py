@@ -1,0 +1,4 @@
+"""dockdrift storage: typed models, the engine factory, the route matcher and the writer.
+
+Imported by the mitmproxy process: never import pandas or matplotlib from here.
+"""

@@ -1,0 +1,146 @@
+"""The only `create_engine` call: URL handling, SQLite pragmas, schema checks, clear errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from db.models import SCHEMA_VERSION, Base, Meta
+
+DEFAULT_DB = "dockdrift.sqlite"
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """A store problem the user can fix; the message says what and what to do."""
+
+
+def to_url(db: str | os.PathLike[str] | None) -> str:
+    """A path or a SQLAlchemy URL -> a SQLAlchemy URL string (default ./dockdrift.sqlite)."""
+    db = os.fspath(db) if db else DEFAULT_DB
+    if "://" in db:
+        try:
+            make_url(db)
+        except ArgumentError:
+            raise StoreError(f"bad database URL {db!r}: use a file path or a SQLAlchemy URL "
+                             "such as sqlite:///capture.sqlite") from None
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _set_sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # read-only file: WAL cannot be switched on, reading still works
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask)."""
+    if path.exists():
+        return
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create database {path}: {exc.strerror}; "
+                         "choose a writable path with --db / dockdrift_db") from None
+    os.close(fd)
+
+
+def make_engine(db: str | os.PathLike[str] | None = None, *, create: bool = True,
+                readonly: bool = False) -> Engine:
+    """Open (and by default create and migrate) the store at a path or URL.
+
+    Raises StoreError with a one-line, actionable message for every user mistake.
+    """
+    url = to_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        if not create and not path.exists():
+            raise StoreError(f"database {path} does not exist: record a capture first "
+                             "(dockdrift capture / mitmdump -s addons/docker_recorder.py)")
+        if create and not readonly:
+            _create_private_file(path)
+    try:
+        engine = create_engine(url, pool_pre_ping=False)
+    except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+        raise StoreError(f"cannot open database {url!r}: {exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    try:
+        ensure_schema(engine, create=create and not readonly)
+    except StoreError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Create the tables in a new store; refuse corrupt, foreign or newer stores clearly."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA schema_version")).scalar()
+            tables = set(inspect(conn).get_table_names())
+    except DatabaseError as exc:
+        msg = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        if "not a database" in msg or "malformed" in msg:
+            raise StoreError(f"{where} is not a readable SQLite database ({msg}): "
+                             "point --db at a dockdrift capture or a new file") from None
+        if isinstance(exc, OperationalError) and "locked" in msg:
+            raise StoreError(f"{where} is locked by another process for more than "
+                             f"{BUSY_TIMEOUT_MS // 1000}s: retry, or stop the other writer") from None
+        raise StoreError(f"cannot open {where}: {msg}") from None
+    ours = {t.name for t in Base.metadata.sorted_tables}
+    if tables and "exchanges" not in tables:
+        raise StoreError(f"{where} is not a dockdrift database (tables: "
+                         f"{', '.join(sorted(tables)[:5])}): use a new file for --db")
+    if "exchanges" in tables:
+        _check_version(engine, where, tables)
+    if create and not ours <= tables:
+        try:
+            Base.metadata.create_all(engine)
+            with Session(engine) as s, s.begin():
+                if s.get(Meta, "schema_version") is None:
+                    s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        except OperationalError as exc:
+            raise StoreError(f"cannot write to {where}: {exc.orig}; "
+                             "check the file and directory permissions") from None
+
+
+def _check_version(engine: Engine, where: str, tables: set[str]) -> None:
+    version = 0
+    if "dockdrift_meta" in tables:
+        with Session(engine) as s:
+            value = s.scalar(select(Meta.value).where(Meta.key == "schema_version"))
+            version = int(value) if value and value.isdigit() else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{where} was written by a newer dockdrift (schema {version}, this one "
+                         f"reads {SCHEMA_VERSION}): upgrade dockdrift")
+    if version < SCHEMA_VERSION:
+        from db.migrate import migrate  # rare path: keep it out of start-up
+
+        migrate(engine, version)

@@ -1,0 +1,96 @@
+"""Typed SQLAlchemy 2.0 models. `exchanges` and its column names are a public contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Exchange(Base):
+    """One request/response exchange that passed the proxy (or failed on the proxy's side)."""
+
+    __tablename__ = "exchanges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+    method: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)  # raw request path, no query string
+    query: Mapped[str | None] = mapped_column(Text)
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    route: Mapped[str | None] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(128))
+    route_source: Mapped[str | None] = mapped_column(String(32))  # which table tagged it
+    status_code: Mapped[int | None] = mapped_column(Integer)  # NULL: failed on the proxy side
+    error: Mapped[str | None] = mapped_column(Text)  # proxy-side failure text
+    error_message: Mapped[str | None] = mapped_column(String(200))  # server's error, capped
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    request_bytes: Mapped[int | None] = mapped_column(Integer)
+    response_bytes: Mapped[int | None] = mapped_column(Integer)
+    hijacked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    server: Mapped[str | None] = mapped_column(String(128))  # upstream identity, e.g. Docker/20.10
+    target: Mapped[str | None] = mapped_column(String(16))  # engine | swarm
+    client: Mapped[str | None] = mapped_column(String(64))  # peer address of the client
+
+    __table_args__ = (
+        Index("ix_exchanges_route_status", "target", "method", "route", "status_code"),
+        Index("ix_exchanges_time_route", "started_at", "target", "method", "route"),
+    )
+
+
+class DocumentedCode(Base):
+    """One documented status code of one route in one documented table.
+
+    `absent` rows say the documentation lists the route as not existing (`n/a`):
+    their status_code is NULL, and only a 404 is consistent with them.
+    """
+
+    __tablename__ = "documented_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # seed | spec
+    api_version: Mapped[str] = mapped_column(String(16))  # 1.22, 1.41, 1.55, ...
+    target: Mapped[str] = mapped_column(String(16))  # engine | swarm
+    method: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(128))
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_documented_lookup", "source", "api_version", "target", "method", "route"),
+    )
+
+
+class DriftRun(Base):
+    """One saved `dockdrift drift --save` run; findings as JSON text."""
+
+    __tablename__ = "drift_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    baseline_start: Mapped[datetime | None] = mapped_column(DateTime)
+    baseline_end: Mapped[datetime | None] = mapped_column(DateTime)
+    current_start: Mapped[datetime | None] = mapped_column(DateTime)
+    current_end: Mapped[datetime | None] = mapped_column(DateTime)
+    n_findings: Mapped[int] = mapped_column(Integer)
+    findings_json: Mapped[str] = mapped_column(Text)
+    params_json: Mapped[str | None] = mapped_column(Text)
+
+
+class Meta(Base):
+    """Key/value facts about the store (schema version, documented-table digest)."""
+
+    __tablename__ = "dockdrift_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,126 @@
+"""Pure functions that turn what the proxy saw into one `exchanges` row. No mitmproxy here.
+
+What is stored, and what never is: no request or response bodies; never the values of
+X-Registry-Auth, X-Registry-Config, Authorization, the body of POST /auth, Env values, or
+secret/config payloads. Only the first 200 characters of a 4xx/5xx error message are kept,
+and none for routes whose request bodies carry credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from db.routes import match
+
+ERROR_MESSAGE_MAX = 200
+USER_AGENT_MAX = 256
+# Routes whose request body carries credentials or secret payloads: never keep their
+# error text, which may echo the input.
+_SENSITIVE_ROUTES = frozenset({
+    "/auth", "/secrets/create", "/secrets/{id}/update", "/configs/create",
+    "/configs/{id}/update", "/swarm/init", "/swarm/join", "/swarm/unlock", "/plugins/pull",
+    "/plugins/{name:.*}/set", "/plugins/{name:.*}/upgrade",
+})
+# Query parameters whose values may carry secrets (build args, registry credentials).
+_SECRET_QUERY = re.compile(r"buildargs|auth|passw|secret|token|cred", re.I)
+# `KEY=value` pairs as they appear in Env lists and in Docker's error texts.
+_ENV_PAIR = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,\]\"']+)")
+
+
+def decode_raw(raw: bytes) -> str:
+    """Raw request-target bytes -> text; bytes that are not UTF-8 stay visible as \\xNN."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def split_target(raw_target: bytes) -> tuple[str, str | None]:
+    """`/v1.41/containers/json?all=1` -> ("/v1.41/containers/json", "all=1")."""
+    path, sep, query = raw_target.partition(b"?")
+    return decode_raw(path), (decode_raw(query) if sep else None)
+
+
+def redact_query(query: str | None) -> str | None:
+    """Keep the query readable but replace the values of secret-looking parameters."""
+    if not query or not _SECRET_QUERY.search(query):
+        return query
+    parts = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        shown = "REDACTED" if _SECRET_QUERY.search(key) else value
+        parts.append(f"{quote(key, safe='')}={quote(shown, safe='')}")
+    return "&".join(parts)
+
+
+def redact_text(text: str) -> str:
+    """`FOO=secret` -> `FOO=REDACTED` (error texts may echo Env entries)."""
+    return _ENV_PAIR.sub(lambda m: f"{m.group(1)}=REDACTED", text)
+
+
+def error_message(body_head: bytes, route: str | None) -> str | None:
+    """The server's short error text from the start of a 4xx/5xx body, capped and redacted."""
+    if not body_head or route in _SENSITIVE_ROUTES:
+        return None
+    text = body_head.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            text = str(json.loads(text).get("message", text))
+        except (ValueError, AttributeError):
+            m = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)', text)
+            text = m.group(1) if m else text
+    text = redact_text(" ".join(text.split()))
+    return text[:ERROR_MESSAGE_MAX] or None
+
+
+def utc_from_timestamp(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def build_row(*, method: str, raw_target: bytes, started: float, ended: float | None,
+              status_code: int | None, error: str | None = None,
+              request_bytes: int | None = None, response_bytes: int | None = None,
+              user_agent: str | None = None, server: str | None = None,
+              target: str | None = None, client: str | None = None,
+              body_head: bytes = b"") -> dict[str, Any]:
+    """Everything known about one exchange -> a dict of `exchanges` columns."""
+    path, query = split_target(raw_target)
+    m = match(method, path)
+    failed = status_code is not None and status_code >= 400
+    return {
+        "started_at": utc_from_timestamp(started),
+        "method": method,
+        "path": path,
+        "query": redact_query(query),
+        "api_version": m.api_version,
+        "route": m.route,
+        "handler": m.handler,
+        "route_source": m.source,
+        "status_code": status_code,
+        "error": error,
+        "error_message": error_message(body_head, m.route) if failed else None,
+        "duration_ms": None if ended is None else round((ended - started) * 1000.0, 3),
+        "request_bytes": request_bytes,
+        "response_bytes": response_bytes,
+        "hijacked": status_code == 101,
+        "user_agent": user_agent[:USER_AGENT_MAX] if user_agent else None,
+        "server": server,
+        "target": target,
+        "client": client,
+    }
+
+
+def target_from_version_body(body: bytes) -> tuple[str, str] | None:
+    """GET /version or /info body -> ("swarm"|"engine", identity) when it says which."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    version = doc.get("Version") or doc.get("ServerVersion")
+    if not isinstance(version, str):
+        return None
+    if version.startswith("swarm/"):
+        return "swarm", version
+    return "engine", f"Docker/{version}"

@@ -1,0 +1,102 @@
+"""Which server is upstream: the Docker Engine or a classic Swarm manager.
+
+Asked of the upstream itself (GET /version once at start, and again after the upstream came
+back from a failure), and refined by any /version or /info answer that passes the proxy.
+A response's own `Server` header is not enough: Swarm copies the engine's on proxied answers,
+and the Engine's 404 for an unknown route has none.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import threading
+
+from db.record import target_from_version_body
+
+log = logging.getLogger("dockdrift")
+_IDENTITY_PATH = re.compile(r"(/v[0-9.]+)?/(version|info)(\?.*)?\Z")
+
+
+def upstream_from_mode(modes: object) -> tuple[str, int] | None:
+    """mitmproxy's mode option (`reverse:http://127.0.0.1:2375`) -> (host, port) for plain http."""
+    for mode in modes if isinstance(modes, (list, tuple)) else [modes]:
+        m = re.match(r"reverse:http://\[?([^\]/]+?)\]?:(\d+)/?(@.*)?\Z", str(mode))
+        if m:
+            return m.group(1), int(m.group(2))
+    return None
+
+
+class TargetTracker:
+    def __init__(self) -> None:
+        self.forced: str | None = None
+        self.detected: str | None = None
+        self.identity: str | None = None
+        self.upstream: tuple[str, int] | None = None
+        self._stale = False
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def configure(self, option: str, upstream: tuple[str, int] | None) -> None:
+        self.forced = None if option == "auto" else option
+        self.upstream = upstream
+
+    def kind(self, server_header: str | None) -> str | None:
+        if self.forced:
+            return self.forced
+        if self.detected:
+            return self.detected
+        return "engine" if server_header and server_header.startswith("Docker/") else None
+
+    def wants_body(self, path: str) -> bool:
+        return _IDENTITY_PATH.match(path) is not None
+
+    def observe(self, method: str, path: str, status: int, body_head: bytes) -> None:
+        """Passive detection from a /version or /info answer that passed the proxy."""
+        if method == "GET" and status == 200 and self.wants_body(path):
+            found = target_from_version_body(body_head)
+            if found:
+                self._set(*found)
+        if self._stale and status is not None:
+            self._stale = False
+            self.probe_soon()
+
+    def upstream_failed(self) -> None:
+        self._stale = True  # re-ask the upstream once it answers again (it may have changed)
+
+    def probe_soon(self) -> None:
+        if self.upstream is None or self.forced:
+            return
+        t = threading.Thread(target=self._probe, name="dockdrift-probe", daemon=True)
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+
+    def _probe(self) -> None:
+        assert self.upstream is not None
+        host, port = self.upstream
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=3)
+            conn.request("GET", "/version", headers={"User-Agent": "dockdrift-probe"})
+            resp = conn.getresponse()
+            body = resp.read(65536)
+            conn.close()
+        except OSError as exc:
+            log.info("dockdrift: could not ask %s:%s which server it is (%s); will ask again",
+                     host, port, exc)
+            self._stale = True
+            return
+        found = target_from_version_body(body)
+        if found:
+            self._set(*found)
+
+    def _set(self, kind: str, identity: str) -> None:
+        with self._lock:
+            if (kind, identity) != (self.detected, self.identity):
+                log.info("dockdrift: upstream is %s (%s)", kind, identity)
+            self.detected, self.identity = kind, identity
+
+    def close(self) -> None:
+        for t in self._threads:
+            t.join(timeout=1)
+        self._threads.clear()

@@ -1,0 +1,137 @@
+"""Batched inserts on one writer thread, fed by a bounded queue (never on the event loop).
+
+Modelled on datasette's per-database writer thread: a queue, a sentinel, `flush()` for
+tests and shutdown, a join with a timeout on close, and loud stderr when rows are at risk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.models import Exchange
+
+log = logging.getLogger("dockdrift.writer")
+
+_STOP = object()
+
+
+class _FlushMarker:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class BatchWriter:
+    """Queue rows (dicts of Exchange columns) and insert them in batches on a thread.
+
+    A row is never dropped silently: while the store is unavailable rows wait (retried with
+    backoff); past `max_queue` waiting rows new rows are refused, counted in `dropped`, and
+    logged at ERROR with the count.
+    """
+
+    def __init__(self, engine: Engine, *, batch_size: int = 500, max_queue: int = 100_000,
+                 retry_seconds: float = 0.5, on_error: Callable[[str], None] | None = None):
+        self.engine = engine
+        self.batch_size = batch_size
+        self.retry_seconds = retry_seconds
+        self.written = 0
+        self.dropped = 0
+        self.last_error: str | None = None
+        self._on_error = on_error or (lambda msg: log.error(msg))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
+        self._thread = threading.Thread(target=self._run, name="dockdrift-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    # -- producer side (event loop): must never block -----------------------------------
+    def submit(self, row: dict[str, Any]) -> bool:
+        try:
+            self._queue.put_nowait(row)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                self._on_error(f"dockdrift: store queue full ({self._queue.maxsize} rows waiting,"
+                               f" last error: {self.last_error}); {self.dropped} exchanges NOT "
+                               "recorded so far")
+            return False
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Block until every row submitted before this call is committed (or timeout)."""
+        if not self._thread.is_alive():
+            return self._queue.empty()
+        marker = _FlushMarker()
+        self._queue.put(marker)
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is queued and stop the thread; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._on_error(f"dockdrift: writer did not finish within {timeout:.0f}s; "
+                           f"{self._queue.qsize()} exchanges may not be recorded "
+                           f"(last error: {self.last_error})")
+
+    # -- writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            batch: list[dict[str, Any]] = []
+            markers: list[_FlushMarker] = []
+            while True:
+                if item is _STOP:
+                    stopping = True
+                elif isinstance(item, _FlushMarker):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if stopping or len(batch) >= self.batch_size:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch, give_up_after=60.0 if stopping else None)
+            for m in markers:
+                m.done.set()
+
+    def _write(self, batch: list[dict[str, Any]], give_up_after: float | None) -> None:
+        delay, started = self.retry_seconds, time.monotonic()
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(Exchange), batch)
+                self.written += len(batch)
+                if self.last_error:
+                    log.warning("dockdrift: store writable again; %d rows written", len(batch))
+                    self.last_error = None
+                return
+            except SQLAlchemyError as exc:
+                msg = str(getattr(exc, "orig", exc) or exc).splitlines()[0]
+                if self.last_error != msg:
+                    self._on_error(f"dockdrift: cannot write {len(batch)} exchanges to the store "
+                                   f"({msg}); retrying, rows are kept in memory")
+                self.last_error = msg
+            if give_up_after is not None and time.monotonic() - started > give_up_after:
+                self.dropped += len(batch)
+                self._on_error(f"dockdrift: gave up writing {len(batch)} exchanges at shutdown "
+                               f"({self.last_error})")
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,1 @@
+"""dockdrift: the command line and the in-process capture."""

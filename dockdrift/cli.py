@@ -1,0 +1,59 @@
+"""`dockdrift` command line: one entry point, subcommands in their own modules.
+
+Exit codes are the contract: 0 no drift / success, 1 drift or undocumented codes found,
+2 usage or input error (one line on stderr), 130 interrupted.
+Each command module exposes `add_arguments(parser)` and `run(args) -> int`, and keeps
+heavy imports (pandas, matplotlib, mitmproxy) inside `run` so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from db.engine import StoreError
+from dockdrift.errors import UsageError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
+    "report": ("analysis.report_cli", "observed status codes vs the documented tables"),
+    "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
+    "routes": ("analysis.routes_cli", "print the documented tables"),
+    "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other usage error
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dockdrift", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text))
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args))
+    except (UsageError, StoreError) as exc:
+        print(f"dockdrift {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dockdrift {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

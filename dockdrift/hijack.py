@@ -1,0 +1,68 @@
+"""Make Docker's hijacked connections (101 UPGRADED, `Upgrade: tcp`) keep their half-closes.
+
+mitmproxy turns any close aimed at the peer of a 101 connection into a `*ProtocolError("EOF")`
+(proxy/layers/http/__init__.py, HttpStream.passthrough), which its HTTP/1 connections answer
+with a full close. The docker CLI half-closes its side as soon as stdin is done and keeps
+reading, so the daemon's socket was gone before the container wrote anything: silent data
+loss and wrong exit codes. This patch turns exactly that case into a half-close (FIN), which
+is what a TCP proxy must do. WebSocket upgrades are left alone.
+
+It patches private names, so it is tested on, and pinned to, the mitmproxy versions in
+SUPPORTED; `install()` refuses to run elsewhere rather than lose data quietly.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator
+from typing import Any
+
+SUPPORTED = ("11.0.",)
+_MARK = "_dockdrift_half_close"
+
+
+class UnsupportedMitmproxy(RuntimeError):
+    pass
+
+
+def _is_raw_upgrade(conn: Any) -> bool:
+    response = getattr(conn, "response", None)
+    return (response is not None and response.status_code == 101
+            and response.headers.get("upgrade", "").lower() != "websocket")
+
+
+def _half_closing(send: Callable[..., Generator], error_type: type) -> Callable[..., Generator]:
+    from mitmproxy.proxy import commands
+
+    @functools.wraps(send)
+    def patched(self: Any, event: Any) -> Generator:
+        if isinstance(event, error_type) and event.message == "EOF" and _is_raw_upgrade(self):
+            yield commands.CloseTcpConnection(self.conn, half_close=True)
+            return
+        yield from send(self, event)
+
+    setattr(patched, _MARK, True)
+    return patched
+
+
+def installed() -> bool:
+    from mitmproxy.proxy.layers.http import _http1
+
+    return all(getattr(cls.send, _MARK, False) for cls in (_http1.Http1Client, _http1.Http1Server))
+
+
+def install() -> None:
+    """Patch mitmproxy's HTTP/1 client and server once; idempotent."""
+    from mitmproxy import version
+
+    if not version.VERSION.startswith(SUPPORTED):
+        raise UnsupportedMitmproxy(
+            f"dockdrift's hijack fix is tested with mitmproxy {', '.join(SUPPORTED)}x, not "
+            f"{version.VERSION}: install a supported mitmproxy (pip install 'mitmproxy>=11.0,<11.1')")
+    from mitmproxy.proxy.layers.http import _http1
+    from mitmproxy.proxy.layers.http._events import RequestProtocolError, ResponseProtocolError
+
+    if installed():
+        return
+    _http1.Http1Client.send = _half_closing(_http1.Http1Client.send, RequestProtocolError)
+    _http1.Http1Server.send = _half_closing(_http1.Http1Server.send, ResponseProtocolError)

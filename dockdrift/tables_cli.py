@@ -1,0 +1,39 @@
+"""Regenerate the documented tables from the shared seed and specs, or add one Engine version.
+
+  dockdrift tables generate --shared ../shared
+  dockdrift tables add-spec engine-api-v1.52.yaml [--routes engine-routes-v1.52.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from db import tables
+from dockdrift.errors import UsageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="tables_cmd", required=True)
+    g = sub.add_parser("generate", help="rewrite db/data from the seed and specs")
+    g.add_argument("--shared", type=Path, required=True, help="folder with seed/ and specs/")
+    g.add_argument("--out", type=Path, default=tables.DATA_DIR)
+    a = sub.add_parser("add-spec", help="add one Engine OpenAPI version as a data file")
+    a.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
+    a.add_argument("--routes", type=Path, help="the Engine's routes CSV for that version")
+    a.add_argument("--out", type=Path, default=tables.DATA_DIR)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.tables_cmd == "generate":
+            written = tables.generate_all(args.shared, args.out)
+        else:
+            written = [tables.add_spec(args.spec, args.routes, args.out)]
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename}: no such file; check the path") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(path)
+    return 0
