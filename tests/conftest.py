@@ -1,0 +1,173 @@
+"""Shared fixtures: a real dockerd, the recorder in front of it, a capture recorded from it.
+
+With CI=true a test that needs Docker fails (never skips) when Docker is missing.
+The daemon is the one `scripts/dockerd-up.sh` starts (DOCKDRIFT_DOCKER_HOST overrides it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+MITMDUMP = str(VENV_BIN / "mitmdump")
+DOCKER = os.environ.get("DOCKDRIFT_DOCKER_CLI", "/usr/local/bin/docker")
+DOCKERD_DIR = os.environ.get("DOCKDRIFT_DOCKERD_DIR", "/tmp/dockdrift-dockerd")
+DOCKER_UNIX = os.environ.get("DOCKDRIFT_DOCKER_HOST", f"unix://{DOCKERD_DIR}/docker.sock")
+DOCKER_TCP = os.environ.get("DOCKDRIFT_DOCKER_TCP", "tcp://127.0.0.1:2375")
+IMAGE = "busybox:local"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip locally, fail in CI: a missing Docker must never turn CI green."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true and {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def docker_cli(host: str, *args: str, input: bytes | None = None, timeout: float = 120,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the real docker CLI against `host`; returns the completed process (bytes)."""
+    full_env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CLI_HINTS": "false", **(env or {})}
+    full_env.pop("DOCKER_CONTEXT", None)
+    return subprocess.run([DOCKER, *args], input=input, capture_output=True, timeout=timeout,
+                          env=full_env)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    """The real dockerd's TCP endpoint (what the recorder proxies to), with busybox:local."""
+    need(os.path.exists(DOCKER), f"the docker CLI is not at {DOCKER}")
+    r = docker_cli(DOCKER_TCP, "image", "inspect", "--format", "{{.Id}}", IMAGE, timeout=20)
+    need(r.returncode == 0, f"no dockerd with {IMAGE} at {DOCKER_TCP} "
+         f"(run scripts/dockerd-up.sh): {r.stderr.decode(errors='replace').strip()[:200]}")
+    return DOCKER_TCP
+
+
+@pytest.fixture(scope="session")
+def docker_unix(docker_host: str) -> str:
+    return DOCKER_UNIX
+
+
+@dataclass
+class Recorder:
+    """A running `mitmdump -s addons/docker_recorder.py` in front of the real dockerd."""
+
+    proc: subprocess.Popen
+    port: int
+    db: Path
+    log: Path
+
+    @property
+    def host(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def start_recorder(db: Path, upstream: str = DOCKER_TCP, *extra: str,
+                   port: int | None = None) -> Recorder:
+    port = port or free_port()
+    log = db.with_suffix(".mitmdump.log")
+    up = upstream.replace("tcp://", "http://")
+    cmd = [MITMDUMP, "-q", "-s", str(ROOT / "addons" / "docker_recorder.py"),
+           "--mode", f"reverse:{up}", "--listen-host", "127.0.0.1", "-p", str(port),
+           "--set", f"dockdrift_db={db}", *extra]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        wait_port(port, proc=proc)
+    except (RuntimeError, TimeoutError) as exc:
+        proc.kill()
+        raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
+    return Recorder(proc, port, db, log)
+
+
+@pytest.fixture
+def recorder(docker_host: str, tmp_path: Path) -> Iterator[Recorder]:
+    """A fresh recorder and store for one test; stopped with SIGTERM afterwards."""
+    rec = start_recorder(tmp_path / "capture.sqlite", docker_host)
+    yield rec
+    rec.stop()
+
+
+# A short, fixed workload whose answers the report tests know (see test_report_e2e).
+WORKLOAD: list[tuple[str, ...]] = [
+    ("version",),
+    ("info",),
+    ("images",),
+    ("ps", "-a"),
+    ("run", "--rm", IMAGE, "sh", "-c", "echo hi"),
+    ("run", "--rm", IMAGE, "sh", "-c", "exit 3"),
+    ("inspect", "dockdrift-missing-container"),
+    ("rm", "dockdrift-missing-container"),
+    ("image", "inspect", "dockdrift/missing:image"),
+    ("create", "--name", "dockdrift-wl", IMAGE, "sleep", "30"),
+    ("start", "dockdrift-wl"),
+    ("start", "dockdrift-wl"),
+    ("exec", "dockdrift-wl", "echo", "ok"),
+    ("stop", "-t", "0", "dockdrift-wl"),
+    ("stop", "-t", "0", "dockdrift-wl"),
+    ("rm", "dockdrift-wl"),
+    ("volume", "create", "dockdrift-wl-vol"),
+    ("volume", "rm", "dockdrift-wl-vol"),
+    ("volume", "inspect", "dockdrift-missing-volume"),
+]
+
+
+@pytest.fixture(scope="session")
+def recorded_db(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A capture recorded from the real dockerd by running WORKLOAD through the recorder."""
+    db = tmp_path_factory.mktemp("recorded") / "workload.sqlite"
+    docker_cli(docker_host, "rm", "-f", "dockdrift-wl")
+    docker_cli(docker_host, "volume", "rm", "-f", "dockdrift-wl-vol")
+    rec = start_recorder(db, docker_host)
+    try:
+        for args in WORKLOAD:
+            docker_cli(rec.host, *args)
+    finally:
+        assert rec.stop() == 0, rec.log.read_text(errors="replace")[-2000:]
+    return db
