@@ -9,12 +9,14 @@ build a row with db.record and hand it to db.writer's thread. Nothing here block
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import sys
 import time
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.proxy.mode_specs import ProxyMode
 
 try:
     import db  # noqa: F401
@@ -47,14 +49,53 @@ class _Counter:
         return chunk
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def remote_listen_hosts(modes: list[str], listen_host: str) -> list[str]:
+    """The addresses the proxy would listen on that are not loopback ("" = all interfaces)."""
+    hosts = []
+    for spec in modes:
+        try:
+            host = ProxyMode.parse(spec).listen_host(listen_host)
+        except ValueError:
+            continue  # mitmproxy's proxyserver reports a bad mode itself
+        if not is_loopback(host):
+            hosts.append(host or "*")
+    return hosts
+
+
+class _OneLineOptionsErrors(logging.Filter):
+    """mitmproxy logs a script's OptionsError with a traceback; a user mistake gets one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, exceptions.OptionsError):
+            record.msg, record.args = f"dockdrift: {exc}", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_SCRIPT_LOG = logging.getLogger("mitmproxy.addons.script")
+
+
 class DockerRecorder:
     def __init__(self) -> None:
         self.writer: BatchWriter | None = None
         self.tracker = TargetTracker()
         self.in_flight: dict[str, http.HTTPFlow] = {}
         self.recorded = 0
+        self._log_filter: logging.Filter | None = None
 
     def load(self, loader) -> None:
+        self._log_filter = _OneLineOptionsErrors()
+        _SCRIPT_LOG.addFilter(self._log_filter)
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
                           "Where to record: a SQLite path or any SQLAlchemy URL.")
         loader.add_option("dockdrift_target", str, "auto",
@@ -62,6 +103,9 @@ class DockerRecorder:
         loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
         loader.add_option("dockdrift_max_queue", int, 100_000,
                           "Rows that may wait for the store before new ones are refused (loudly).")
+        loader.add_option("dockdrift_allow_remote", bool, False,
+                          "Allow a non-loopback listen address. Whoever can connect to the "
+                          "proxy controls the Docker daemon (root on the host).")
 
     def configure(self, updated: set[str]) -> None:
         if "dockdrift_target" in updated and ctx.options.dockdrift_target not in TARGETS:
@@ -71,9 +115,11 @@ class DockerRecorder:
         if "dockdrift_target" in updated or "mode" in updated:
             self.tracker.configure(ctx.options.dockdrift_target,
                                    upstream_from_mode(ctx.options.mode))
+        if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
+            self._check_listen()
         if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
             self._open_store()
-        if ctx.options.connection_strategy != "lazy":
+        if "connection_strategy" in ctx.options and ctx.options.connection_strategy != "lazy":
             # Eager connects drop a client with no HTTP exchange when the upstream is down,
             # so nothing could be recorded; lazy lets the request arrive and fail visibly.
             ctx.options.update(connection_strategy="lazy")
@@ -81,6 +127,19 @@ class DockerRecorder:
             hijack.install()
         except hijack.UnsupportedMitmproxy as exc:
             raise exceptions.OptionsError(str(exc)) from None
+
+    def _check_listen(self) -> None:
+        """Loopback only unless dockdrift_allow_remote: mitmproxy's default is every interface."""
+        if "listen_host" not in ctx.options or ctx.options.dockdrift_allow_remote:
+            return
+        if not ctx.options.listen_host:
+            ctx.options.update(listen_host="127.0.0.1")
+        remote = remote_listen_hosts(ctx.options.mode, ctx.options.listen_host)
+        if remote:
+            raise exceptions.OptionsError(
+                f"refusing to listen on {', '.join(remote)}: anyone who reaches the proxy "
+                "controls the Docker daemon; listen on 127.0.0.1, or add "
+                "--set dockdrift_allow_remote=true if you really mean it")
 
     def _open_store(self) -> None:
         if ctx.options.dockdrift_batch_size < 1 or ctx.options.dockdrift_max_queue < 1:
@@ -125,6 +184,9 @@ class DockerRecorder:
             self.writer.close()
             self.writer = None
         self.tracker.close()
+        if self._log_filter is not None:
+            _SCRIPT_LOG.removeFilter(self._log_filter)
+            self._log_filter = None
 
     def _record(self, flow: http.HTTPFlow, error: str | None) -> None:
         if self.in_flight.pop(flow.id, None) is None or self.writer is None:

@@ -1,0 +1,96 @@
+"""The documented tables: generated from ../shared, checked against the source document."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+from pathlib import Path
+
+import pytest
+
+from db import tables
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+needs_shared = pytest.mark.skipif(not (SHARED / "seed").is_dir(), reason="../shared not present")
+
+
+@needs_shared
+def test_generated_files_match_checked_in(tmp_path: Path) -> None:
+    """The data files are exactly what the generator makes from ../shared (reviewable diffs)."""
+    written = tables.generate_all(SHARED, tmp_path)
+    assert {p.name for p in written} == {p.name for p in tables.DATA_DIR.glob("*.csv")}
+    for path in written:
+        assert filecmp.cmp(path, tables.DATA_DIR / path.name, shallow=False), path.name
+
+
+def test_seed_has_the_58_routes_of_the_source_document() -> None:
+    rows = tables.read_seed()
+    assert len(rows) == 58
+    assert len({(r.method, r.route) for r in rows}) == 58
+    assert all('"' not in r.route for r in rows)  # the document's two typos are corrected
+    start = next(r for r in rows if (r.method, r.route) == ("POST", "/containers/{name:.*}/start"))
+    assert start.handler == "postContainersStart"
+    assert start.swarm_codes == (204, 404, 500) and start.engine_codes == (204, 304, 404, 500)
+    viz = next(r for r in rows if r.route == "/images/viz")
+    assert viz.engine_absent and viz.engine_codes is None and viz.swarm_codes == (501,)
+
+
+@needs_shared
+def test_seed_agrees_with_the_source_document_text() -> None:
+    doc = tables._parse_source_document(
+        (SHARED / "seed" / "status-code-comparison-to-docker.txt").read_text())
+    assert [(r.method, r.route, r.handler) for r in tables.read_seed()] == doc
+    raw = (SHARED / "seed" / "status-code-comparison-to-docker.txt").read_text()
+    for typo in tables.SEED_TYPOS:
+        assert typo in raw  # the corrections still correspond to the document
+
+
+@needs_shared
+def test_spec_codes_agree_with_the_openapi_yaml() -> None:
+    for version in ("1.41", "1.55"):
+        ops = tables.spec_operations(tables._load_yaml(SHARED / "specs" / f"engine-api-v{version}.yaml"))
+        documented = {(op_id, codes) for op_id, codes in ops.values()}
+        for r in tables.read_spec(version):
+            if r.operation_id:
+                assert (r.operation_id, " ".join(map(str, r.engine_codes or ()))) in documented
+
+
+def test_spec_versions_available() -> None:
+    assert list(tables.spec_files()) == ["1.25", "1.41", "1.52", "1.55"]
+    ping = [r for r in tables.read_spec("1.55") if r.route == "/_ping"]
+    assert {r.method for r in ping} == {"GET", "HEAD"}
+
+
+@pytest.mark.parametrize("raw,short", [
+    ("c.postContainersStart", "postContainersStart"),
+    ("r.controllerEnabledMiddleware(r.getNetworksList)", "getNetworksList"),
+    ("optionsHandler", "optionsHandler"),
+    ("frameworkAdaptHandler(expvar.Handler())", "frameworkAdaptHandler(expvar.Handler())"),
+])
+def test_short_handler(raw: str, short: str) -> None:
+    assert tables.short_handler(raw) == short
+
+
+@needs_shared
+def test_add_spec_is_one_command_one_file(tmp_path: Path) -> None:
+    from dockdrift.cli import main
+
+    out = tmp_path / "data"
+    out.mkdir()
+    assert main(["tables", "add-spec", str(SHARED / "specs" / "engine-api-v1.52.yaml"),
+                 "--out", str(out)]) == 0
+    (written,) = out.iterdir()
+    assert written.name == "spec-v1.52.csv"
+    with open(written) as f:
+        rows = list(csv.DictReader(f))
+    assert any(r["operation_id"] == "ContainerStart" and r["route"] == "/containers/{name:.*}/start"
+               for r in rows)
+
+
+def test_tables_cli_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from dockdrift.cli import main
+
+    assert main(["tables", "add-spec", str(tmp_path / "nope-v9.99.yaml"), "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err
