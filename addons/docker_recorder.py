@@ -10,6 +10,7 @@ build a row with db.record and hand it to db.writer's thread. Nothing here block
 from __future__ import annotations
 
 import ipaddress
+import asyncio
 import logging
 import os
 import sys
@@ -155,6 +156,8 @@ class DockerRecorder:
             old.close()
 
     def running(self) -> None:
+        # BuildKit's POST /session: unload DisableH2C once the hook chain is done iterating.
+        asyncio.get_running_loop().call_soon(hijack.allow_h2c_upgrades, ctx.master.addons)
         self.tracker.probe_soon()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:

@@ -66,3 +66,18 @@ def install() -> None:
         return
     _http1.Http1Client.send = _half_closing(_http1.Http1Client.send, RequestProtocolError)
     _http1.Http1Server.send = _half_closing(_http1.Http1Server.send, ResponseProtocolError)
+
+
+def allow_h2c_upgrades(addons: Any) -> bool:
+    """Unload mitmproxy's DisableH2C, which strips `Upgrade: h2c` from requests.
+
+    BuildKit's `POST /session` asks the daemon for exactly that upgrade; stripped, the daemon
+    answers 400 "no upgrade proto in request" instead of 101, so the client sees a different
+    answer. With the half-close fix the upgraded connection is relayed as raw bytes, which is
+    all h2c needs here. Returns True if the addon was loaded and is now gone.
+    """
+    found = addons.get("disableh2c")
+    if found is None:
+        return False
+    addons.remove(found)
+    return True
