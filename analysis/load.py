@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Engine, Select, and_, func, select, true
 
 from db.models import DocumentedCode, Exchange
 
@@ -80,14 +80,14 @@ def unknown_routes(engine: Engine, flt: Filter = Filter(), examples: int = 3) ->
             .where(and_(Exchange.route.is_(None), *flt.where()))
             .group_by(*cols))
     df = _frame(engine, stmt, ["target", "method", "status_code", "count", "first", "last"])
-    df["examples"] = [sorted({a, b})[:examples] for a, b in zip(df.pop("first"), df.pop("last"))]
+    df["examples"] = [sorted({a, b})[:examples] for a, b in zip(df.pop("first"), df.pop("last"), strict=True)]
     return df
 
 
 def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:
     """(first, last, n) of the exchanges the filter selects."""
     stmt = select(func.min(Exchange.started_at), func.max(Exchange.started_at),
-                  func.count()).where(and_(*flt.where()))
+                  func.count()).where(and_(true(), *flt.where()))
     with engine.connect() as conn:
         first, last, n = conn.execute(stmt).one()
     if isinstance(first, str):  # SQLite returns text for aggregate datetimes

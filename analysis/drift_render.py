@@ -1,0 +1,166 @@
+"""Drift results as text, Markdown, JSON and self-contained HTML (with share timelines)."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any
+
+from analysis.render import (color, html_page, html_table, img, md_table, text_table, to_json,
+                             wants_color)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+__all__ = ["records", "render", "render_history", "wants_color"]
+HEADERS = ["kind", "target", "method", "route", "code", "baseline", "current", "effect",
+           "p (adj.)"]
+KIND_COLOR = {"new_code": "yellow", "vanished_code": "cyan", "share_shift": "magenta",
+              "newly_undocumented": "bold-red"}
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def records(findings: pd.DataFrame) -> list[dict[str, Any]]:
+    """Findings as JSON-ready dicts (plain ints/floats, None for not-applicable numbers)."""
+    return [{k: _plain(v) for k, v in row.items()} for row in findings.to_dict("records")]
+
+
+def _share(count: int | None, n: int | None) -> str:
+    if not n:
+        return "-"
+    return f"{count}/{n} ({(count or 0) / n:.0%})"
+
+
+def _rows(findings: list[dict]) -> list[list[str]]:
+    out = []
+    for f in findings:
+        stat = f"G={f['statistic']:.1f}, " if f.get("statistic") is not None else ""
+        out.append([f["kind"], f["target"], f["method"], f["route"], str(f["code"]),
+                    _share(f["baseline_count"], f["baseline_n"]),
+                    _share(f["current_count"], f["current_n"]),
+                    f"{f['effect']:.2f}", f"{stat}{f['p_adjusted']:.2g}"])
+    return out
+
+
+def _window(name: str, w: dict) -> str:
+    span = f"{w['start'] or '(open)'} .. {w['end'] or '(open)'}"
+    return (f"{name}: {w['db']} {span}: {w['n_answered']} answered, "
+            f"{w['n_proxy_failures']} proxy failures")
+
+
+def _verdict(result: dict) -> str:
+    n = len(result["findings"])
+    return "no drift" if n == 0 else f"{n} finding{'s' * (n != 1)}"
+
+
+def to_text(result: dict, use_color: bool = False) -> str:
+    lines = [_window("baseline", result["baseline"]), _window("current ", result["current"]), ""]
+    rows = _rows(result["findings"])
+    for row in rows:
+        row[0] = color(row[0], KIND_COLOR.get(row[0]), use_color)
+    if rows:
+        lines += [text_table(HEADERS, rows), ""]
+    verdict = _verdict(result)
+    lines.append(color(verdict, "bold-red" if rows else "bold-green", use_color))
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(result: dict) -> str:
+    parts = ["# dockdrift drift", "", f"- {_window('baseline', result['baseline'])}",
+             f"- {_window('current', result['current'])}", ""]
+    if result["findings"]:
+        parts += [md_table(HEADERS, _rows(result["findings"])), ""]
+    parts.append(f"**{_verdict(result)}**")
+    return "\n".join(parts) + "\n"
+
+
+def to_html(result: dict, meta: dict, engine: Engine, b_engine: Engine) -> str:
+    from analysis.drift_plots import route_timelines
+
+    sections = [("Windows", "<p>" + "<br>".join(html.escape(_window(n, result[n]))
+                                                  for n in ("baseline", "current")) + "</p>")]
+    if not result["findings"]:
+        sections.append(("Findings", "<p><b>No drift</b>: nothing changed beyond sampling "
+                                     "noise at these thresholds.</p>"))
+    keys = list(dict.fromkeys((f["target"], f["method"], f["route"])
+                              for f in result["findings"]))
+    figures, note = route_timelines(keys, meta, engine, b_engine)
+    for key in keys:
+        rows = _rows([f for f in result["findings"]
+                      if (f["target"], f["method"], f["route"]) == key])
+        body = html_table(HEADERS, rows)
+        if key in figures:
+            body += img(figures[key], f"code shares over time on {key[1]} {key[2]}")
+            figures[key].clf()  # free it: a report may hold many routes
+        sections.append((f"{key[0]} {key[1]} {key[2]}", body))
+    if note:
+        sections.append(("", f'<p class="small">{html.escape(note)}</p>'))
+    params = ", ".join(f"{k}={v}" for k, v in meta["params"].items() if v not in ((), [], None))
+    sections.append(("Parameters", f'<p class="small">{html.escape(params)}</p>'))
+    return html_page("dockdrift drift", sections, subtitle=_verdict(result))
+
+
+def render(result: dict, fmt: str, meta: dict, engine: Engine, b_engine: Engine,
+           use_color: bool = False) -> str:
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "markdown":
+        return to_markdown(result)
+    if fmt == "html":
+        return to_html(result, meta, engine, b_engine)
+    return to_text(result, use_color)
+
+
+HISTORY_HEADERS = ["id", "saved", "baseline", "current", "findings", "kinds"]
+
+
+def _history_rows(runs: pd.DataFrame) -> list[list[str]]:
+    def span(a: Any, b: Any) -> str:
+        fmt = lambda t: "(open)" if t is None or t != t else f"{t:%Y-%m-%d %H:%M}"  # noqa: E731
+        return f"{fmt(a)} .. {fmt(b)}"
+
+    rows = []
+    for r in runs.itertuples(index=False):
+        kinds: dict[str, int] = {}
+        for f in r.findings:
+            kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+        rows.append([str(r.id), f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                     span(r.baseline_start, r.baseline_end), span(r.current_start, r.current_end),
+                     str(r.n_findings), ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))])
+    return rows
+
+
+def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
+    """Saved runs as a table (text/markdown), JSON, or HTML with findings-over-time bars."""
+    rows = _history_rows(runs)
+    if fmt == "json":
+        return to_json({"runs": [
+            {"id": int(r.id), "created_at": r.created_at.isoformat(timespec="seconds"),
+             "baseline": [_iso(r.baseline_start), _iso(r.baseline_end)],
+             "current": [_iso(r.current_start), _iso(r.current_end)],
+             "n_findings": int(r.n_findings), "findings": r.findings, "params": r.params}
+            for r in runs.itertuples(index=False)]})
+    if fmt == "markdown":
+        return f"# dockdrift drift history ({db})\n\n" + md_table(HISTORY_HEADERS, rows) + "\n"
+    if fmt == "html":
+        from analysis.drift_plots import history_bars
+
+        body = html_table(HISTORY_HEADERS, rows)
+        if len(runs):
+            body = img(history_bars(runs), "findings per saved run, by kind") + body
+        return html_page("dockdrift drift history", [("Saved runs", body)], subtitle=db)
+    if not rows:
+        return f"no saved drift runs in {db} (dockdrift drift --save stores one)\n"
+    return text_table(HISTORY_HEADERS, rows) + "\n"
+
+
+def _iso(t: Any) -> str | None:
+    return None if t is None or t != t else t.isoformat(timespec="seconds")

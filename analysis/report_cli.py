@@ -1,0 +1,158 @@
+"""Compare the status codes a capture observed with the documented tables.
+
+  dockdrift report --db capture.sqlite                      # text table, exit 1 if undocumented
+  dockdrift report --db capture.sqlite --against spec --format html --output report.html
+  dockdrift report --db capture.sqlite --since 7d --target engine --route /containers --format json
+
+Exit codes: 0 every observed code is documented, 1 undocumented codes were observed,
+2 usage or input error (missing or corrupt database, unknown table version, bad time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from db.engine import DEFAULT_DB
+from dockdrift.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+    from analysis.compare import Report
+    from analysis.load import Filter
+
+FORMATS = ["text", "markdown", "html", "json", "csv"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
+    add_filter_arguments(p)
+    p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION",
+                   help="seed: the v1.22 source document (Swarm column for swarm traffic, "
+                        "Docker column for engine); spec: the Engine OpenAPI table nearest "
+                        "below each exchange's API version; spec:1.41: that version")
+    add_output_arguments(p)
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: 7d, 12h")
+    p.add_argument("--until", help="ISO time or relative (now, 1h); exclusive")
+    p.add_argument("--target", choices=["engine", "swarm"], help="only this upstream kind")
+    p.add_argument("--method", help="only this HTTP method")
+    p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
+
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+
+
+def parse_time(text: str | None, flag: str, now: datetime | None = None) -> datetime | None:
+    """`now`, an age (`7d`, `12h`, `1d6h`) or ISO 8601 -> naive UTC (analysis.timeparse)."""
+    if text is None:
+        return None
+    from analysis.timeparse import parse_time as parse
+
+    try:
+        return parse(text, now or datetime.now(UTC))
+    except UsageError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def make_filter(args: argparse.Namespace) -> Filter:
+    from analysis.load import Filter
+
+    since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
+    if since and until and since >= until:
+        raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
+                         f"({until:%Y-%m-%d %H:%M})")
+    return Filter(since=since, until=until, target=args.target, method=args.method,
+                  route=args.route)
+
+
+def documented_frame(engine: Engine) -> pd.DataFrame:
+    """The documented tables, synced into the store; in memory when the store is read-only."""
+    import pandas as pd
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from analysis import load
+    from db.documented import documented_rows, sync_documented
+
+    try:
+        sync_documented(engine)
+        return load.documented_codes(engine)
+    except SQLAlchemyError:  # read-only file or no documented_codes table: same data, in memory
+        cols = ["source", "api_version", "target", "method", "route", "handler",
+                "operation_id", "status_code", "absent"]
+        return pd.DataFrame(documented_rows(), columns=cols)
+
+
+def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed",
+                progress: object | None = None) -> Report:
+    """Aggregate the capture in SQL and compare it with a documented table."""
+    from analysis import load
+    from analysis.compare import make_report
+
+    flt = flt or load.Filter()
+    step = getattr(progress, "update", lambda _msg: None)
+    step("loading the documented tables")
+    documented = documented_frame(engine)
+    step("counting status codes")
+    observed = load.observed_counts(engine, flt)
+    step("finding unknown routes and proxy failures")
+    unknown, failures = load.unknown_routes(engine, flt), load.proxy_failures(engine, flt)
+    first, last, n = load.time_span(engine, flt)
+    step("comparing")
+    extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
+             "last": _iso(last), "exchanges": n, "filter": {
+                 "target": flt.target, "method": flt.method, "route": flt.route}}
+    return make_report(observed, documented, unknown, failures, against, extra)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat(sep=" ", timespec="seconds") if t else None
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from analysis import report_render
+    from analysis.compare import AgainstError
+    from analysis.render import Progress, wants_color
+    from db.engine import make_engine
+
+    flt = make_filter(args)
+    engine = make_engine(args.db, create=False)
+    try:
+        with Progress("opening the capture") as progress:
+            report = load_report(engine, flt, args.against, progress)
+            progress.update(f"rendering {args.format}")
+            if args.format == "text":
+                text = report_render.to_text(report, args.output is None and wants_color())
+            else:
+                text = report_render.FORMATS[args.format](report)
+    except AgainstError as exc:
+        raise UsageError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise UsageError(f"cannot read {args.db}: {msg}") from None
+    finally:
+        engine.dispose()
+    write_output(text, args.output)
+    return 1 if report.has_undocumented else 0

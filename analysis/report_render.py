@@ -1,0 +1,242 @@
+"""A `compare.Report` in each output format: text, markdown, html, json, csv.
+
+The same findings in the same order everywhere: routes (observed vs documented), undocumented
+codes, documented codes never observed, routes never exercised, unknown routes, proxy-side
+failures, Swarm vs Engine.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from analysis import render
+from analysis.compare import Report
+
+
+def _s(value: object) -> str:
+    """A cell's text: None and NaN (pandas' missing values) are empty."""
+    return "" if value is None or value != value else str(value)
+
+
+def _codes(codes: tuple[int, ...] | list[int]) -> str:
+    return " ".join(map(str, codes)) or "-"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None or v != v else f"{v:.0%}"
+
+
+def _observed_cell(r: object, paint: Callable[[str, str | None], str]) -> str:
+    cells = []
+    for code, n in r.observed.items():  # type: ignore[attr-defined]
+        kind = "bold-red" if code in r.undocumented else "green"  # type: ignore[attr-defined]
+        cells.append(paint(f"{code}×{n}", kind))
+    return " ".join(cells)
+
+
+def _headline(report: Report) -> str:
+    s = report.summary
+    span = f"{s.get('first') or '-'} → {s.get('last') or '-'}"
+    return (f"against {report.against} · {s.get('answered', 0)} answered exchanges, "
+            f"{s.get('proxy_failed', 0)} proxy-side failures · {span}")
+
+
+def _verdict(report: Report) -> str:
+    s = report.summary
+    if not s.get("answered"):
+        return "no answered exchange matched: nothing to compare"
+    if report.has_undocumented:
+        return (f"{s['undocumented_codes']} undocumented code(s) observed "
+                f"({s['undocumented_exchanges']} exchanges)")
+    return "every observed code is documented"
+
+
+def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]:
+    """Section title -> (headers, rows) shared by text, markdown and html."""
+    s, routes = report.summary, report.routes
+    undoc = [[r.target, r.method, r.route, c, r.observed[c], _codes(r.documented)]
+             for r in routes.itertuples() for c in r.undocumented]
+    unobs = [[r.target, r.method, r.route, _codes(r.unobserved)]
+             for r in routes.itertuples() if r.unobserved]
+    never = [[t, ", ".join(ts["tables"]), f"{ts['routes_exercised']}/{ts['routes_documented']}",
+              _pct(ts["route_coverage"]), f"{ts['codes_observed']}/{ts['codes_documented']}",
+              _pct(ts["code_coverage"]), len(ts["never_exercised"])]
+             for t, ts in s.get("targets", {}).items()]
+    unknown = [[u["target"], u["method"], u["status_code"], u["count"], " ".join(u["examples"])]
+               for u in s.get("unknown_routes", [])]
+    failures = [[f["target"], f["method"], _s(f["route"]) or "?", _s(f["error"]), f["count"]]
+                for f in s.get("proxy_failures", [])]
+    sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
+            _codes(v["only_engine"]), _codes(v["only_swarm"])]
+           for v in s.get("swarm_vs_engine", [])]
+    return {
+        "Undocumented codes (observed, not in the table)":
+            (["target", "method", "route", "code", "count", "documented"], undoc),
+        "Documented codes never observed": (["target", "method", "route", "codes"], unobs),
+        "Coverage of the documented tables":
+            (["target", "tables", "routes exercised", "share", "codes observed", "share",
+              "routes never exercised"], never),
+        "Unknown routes (no table knows them)":
+            (["target", "method", "status", "count", "example paths"], unknown),
+        "Proxy-side failures (no server status; not counted as codes)":
+            (["target", "method", "route", "error", "count"], failures),
+        "Swarm vs Engine (routes seen on both)":
+            (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
+    }
+
+
+def _counts(d: dict) -> str:
+    return " ".join(f"{k}×{v}" for k, v in d.items()) or "-"
+
+
+def to_text(report: Report, use_color: bool = False) -> str:
+    def paint(text: str, code: str | None) -> str:
+        return render.color(text, code, use_color)
+
+    rows = [[r.target, r.method, r.route, _observed_cell(r, paint),
+             paint(_codes(r.undocumented), "bold-red") if r.undocumented else "-",
+             paint(_codes(r.unobserved), "dim") if r.unobserved else "-",
+             _pct(r.coverage) + ("" if r.in_table else paint(" (not in table)", "yellow"))]
+            for r in report.routes.itertuples()]
+    out = [paint("dockdrift report", "bold") + "  " + _headline(report), "",
+           render.text_table(["TARGET", "METHOD", "ROUTE", "OBSERVED (code×count)",
+                              "UNDOCUMENTED", "NEVER SEEN", "COVERAGE"], rows)]
+    for title, (headers, body) in _findings(report).items():
+        if body:
+            out += ["", paint(title, "bold"), render.text_table([h.upper() for h in headers],
+                                                               [[str(c) for c in r] for r in body])]
+    verdict = _verdict(report)
+    out += ["", paint(verdict, "bold-red" if report.has_undocumented else "bold-green")]
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(report: Report) -> str:
+    rows = [[r.target, r.method, f"`{r.route}`", _counts(r.observed), _codes(r.documented),
+             f"**{_codes(r.undocumented)}**" if r.undocumented else "-", _codes(r.unobserved),
+             _pct(r.coverage)] for r in report.routes.itertuples()]
+    out = ["# dockdrift report", "", _headline(report), "", f"**{_verdict(report)}**", "",
+           render.md_table(["target", "method", "route", "observed", "documented",
+                            "undocumented", "never seen", "coverage"], rows)]
+    for title, (headers, body) in _findings(report).items():
+        out += ["", f"## {title}", ""]
+        out.append(render.md_table(headers, body) if body else "_none_")
+    return "\n".join(out) + "\n"
+
+
+def to_csv(report: Report) -> str:
+    """Long format: one row per (target, method, route, code) with its finding."""
+    rows = []
+    for r in report.routes.itertuples():
+        for code, n in r.observed.items():
+            kind = "undocumented" if code in r.undocumented else (
+                "documented" if code in r.documented else "absent-404")
+            rows.append([r.target, r.method, r.route, _s(r.handler), code, n, kind])
+        rows += [[r.target, r.method, r.route, _s(r.handler), c, 0, "unobserved"]
+                 for c in r.unobserved]
+    for u in report.summary.get("unknown_routes", []):
+        rows.append([u["target"], u["method"], None, None, u["status_code"], u["count"],
+                     "unknown-route"])
+    for f in report.summary.get("proxy_failures", []):
+        rows.append([f["target"], f["method"], f["route"], None, None, f["count"],
+                     "proxy-failure"])
+    return render.to_csv(["target", "method", "route", "handler", "status_code", "count",
+                          "finding"], rows)
+
+
+def to_json(report: Report) -> str:
+    return render.to_json(report.to_dict())
+
+
+FORMATS: dict[str, Callable[..., str]] = {
+    "text": to_text, "markdown": to_markdown, "json": to_json, "csv": to_csv,
+}
+
+
+def _route_badges(r: object) -> tuple[str, str]:
+    obs = "".join(render.badge(f"{c} ×{n}", "undocumented" if c in r.undocumented  # type: ignore
+                               else "documented") for c, n in r.observed.items())  # type: ignore
+    unobs = "".join(render.badge(str(c), "unobserved") for c in r.unobserved)  # type: ignore
+    return obs, unobs or "-"
+
+
+def _cards(report: Report) -> str:
+    s = report.summary
+    cards = [("answered exchanges", s.get("answered", 0), ""),
+             ("routes seen", s.get("routes_seen", 0), ""),
+             ("undocumented codes", s.get("undocumented_codes", 0),
+              "bad" if report.has_undocumented else "good")]
+    for t, ts in s.get("targets", {}).items():
+        cards.append((f"{t}: documented routes exercised", _pct(ts["route_coverage"]), ""))
+        cards.append((f"{t}: documented codes observed", _pct(ts["code_coverage"]), ""))
+    cards += [("unknown routes", len(s.get("unknown_routes", [])), ""),
+              ("proxy-side failures", s.get("proxy_failed", 0), "")]
+    return '<div class="cards">' + "".join(
+        f'<div class="card {cls}"><b>{v}</b>{html.escape(k)}</div>'
+        for k, v, cls in cards) + "</div>"
+
+
+_LEGEND = ('<div class="legend small">' + render.badge("200 ×5", "documented")
+           + " observed and documented &nbsp; " + render.badge("200 ×5", "undocumented")
+           + " observed but <b>not documented</b> (drift or a documentation gap) &nbsp; "
+           + render.badge("500", "unobserved") + " documented but never observed (untested) "
+           + "&nbsp; In the heat map a green frame marks a documented cell, red fill an "
+           "undocumented answer, grey hatching a documented code never seen. A route the table "
+           "lists as n/a is consistent with a 404 only. Proxy-side failures are never counted "
+           "as server codes.</div>")
+
+
+def _routes_table(report: Report) -> str:
+    esc = html.escape
+    return render.html_table(
+        ["target", "method", "route", "handler", "observed", "never observed", "coverage"],
+        [[esc(r.target), esc(r.method), f"<code>{esc(r.route)}</code>"
+          + ("" if r.in_table else " " + render.badge("not in table", "muted")),
+          esc(_s(r.handler)), *_route_badges(r), _pct(r.coverage)]
+         for r in report.routes.itertuples()], raw=True)
+
+
+def _finding_html(report: Report, title: str, headers: list[str], body: list) -> str:
+    from analysis import plots
+
+    if title.startswith("Coverage"):
+        return (render.html_table(headers, body) + _never_exercised(report.summary)
+                + render.img(plots.coverage_bars(report.summary), "coverage"))
+    if title.startswith("Swarm"):
+        if not body:
+            return "<p class=small>No route was seen on both Engine and Swarm.</p>"
+        return render.html_table(headers, body) + render.img(
+            plots.swarm_vs_engine(report.swarm_vs_engine), "swarm vs engine")
+    return render.html_table(headers, body) if body else "<p class=small>none</p>"
+
+
+def to_html(report: Report) -> str:
+    """One self-contained page: verdict, cards, drift first, heat map, tables, charts."""
+    from analysis import plots
+
+    kind = "undocumented" if report.has_undocumented else "documented"
+    banner = f'<div class="verdict {kind}">{html.escape(_verdict(report))}</div>'
+    findings = _findings(report)
+    first = next(iter(findings))  # the undocumented codes: the drift, shown first
+    sections = [("", banner + _cards(report)),
+                (first, _finding_html(report, first, *findings.pop(first))),
+                ("Status codes per route (heat map)", _LEGEND + render.img(
+                    plots.heatmap(report.routes), "route by status heat map")),
+                ("Routes: observed vs documented", _routes_table(report))]
+    sections += [(t, _finding_html(report, t, h, b)) for t, (h, b) in findings.items()]
+    sections.append(("Exchanges per route",
+                     render.img(plots.route_bars(report.routes), "exchanges per route")))
+    return render.html_page("dockdrift report", sections, subtitle=_headline(report))
+
+
+def _never_exercised(summary: dict) -> str:
+    parts = []
+    for t, ts in summary.get("targets", {}).items():
+        if ts["never_exercised"]:
+            items = "".join(render.badge(x, "unobserved") for x in ts["never_exercised"])
+            parts.append(f"<p class=small><b>{html.escape(t)}</b>: documented routes "
+                         f"never exercised ({len(ts['never_exercised'])}):<br>{items}</p>")
+    return "".join(parts)
+
+
+FORMATS["html"] = to_html
