@@ -1,0 +1,233 @@
+"""Record live Docker API traffic: mitmproxy in-process with the recorder addon.
+
+Point your docker CLI at the printed `export DOCKER_HOST=...` line; every exchange is stored
+in --db. A unix upstream (Docker's default /var/run/docker.sock) or a unix --listen socket is
+bridged in-process (mitmproxy can do neither). Stops cleanly on Ctrl-C or SIGTERM with every
+recorded exchange committed: exit 0. Exit 1: some exchanges could not be stored; 2: usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from dockdrift.errors import UsageError
+
+DEFAULT_UPSTREAM = "unix:///var/run/docker.sock"
+DEFAULT_LISTEN = "127.0.0.1:2376"
+DOCKER_TCP_PORT = 2375
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A unix socket path or a TCP host and port."""
+
+    kind: str  # "unix" | "tcp"
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+    def url(self) -> str:
+        if self.kind == "unix":
+            return f"unix://{self.path}"
+        return f"tcp://{_bracket(self.host)}:{self.port}"
+
+    def spec(self) -> tuple[str, object]:
+        """The (kind, where) pair dockdrift.bridge takes."""
+        return ("unix", self.path) if self.kind == "unix" else ("tcp", (self.host, self.port))
+
+    @property
+    def loopback(self) -> bool:
+        return self.kind == "unix" or _is_loopback(self.host)
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def parse_endpoint(text: str, option: str, default_port: int | None) -> Endpoint:
+    """`unix:///path`, `tcp://host:port`, `host:port` or `[v6]:port` -> Endpoint."""
+    bad = (f"bad {option} {text!r}: use unix:///path/to.sock or tcp://HOST:PORT"
+           + (" (or HOST:PORT)" if option == "--listen" else ""))
+    if text.startswith("unix://"):
+        path = text[len("unix://"):]
+        if not path.startswith("/"):
+            raise UsageError(f"{bad} (the unix socket path must be absolute)")
+        return Endpoint("unix", path=path)
+    rest = text
+    for scheme in ("tcp://", "http://"):
+        if text.startswith(scheme):
+            rest = text[len(scheme):].rstrip("/")
+    if "://" in rest:
+        raise UsageError(f"{bad}; {rest.split('://')[0]}:// is not supported (plain HTTP only)")
+    host, sep, port_text = rest.rpartition(":")
+    if not sep or "]" in port_text:  # no port given
+        host, port_text = rest, ""
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or "/" in host or " " in host:
+        raise UsageError(bad)
+    if not port_text:
+        if default_port is None:
+            raise UsageError(f"{bad} (the port is missing)")
+        return Endpoint("tcp", host=host, port=default_port)
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise UsageError(f"{bad} (port must be 0-65535)")
+    return Endpoint("tcp", host=host, port=int(port_text))
+
+
+def same_place(a: Endpoint, b: Endpoint) -> bool:
+    """Would connecting to `a` reach a listener bound at `b` (a proxy loop)?"""
+    if a.kind != b.kind:
+        return False
+    if a.kind == "unix":
+        return os.path.realpath(a.path) == os.path.realpath(b.path)
+    if a.port != b.port:
+        return False
+    return (a.host == b.host or _is_unspecified(b.host)
+            or (_is_loopback(a.host) and _is_loopback(b.host)))
+
+
+@dataclass
+class CaptureConfig:
+    upstream: Endpoint
+    listen: Endpoint
+    db: str
+    target: str = "auto"
+    allow_remote: bool = False
+    status: bool = False  # live count on stderr
+
+
+def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
+    """Arguments + environment -> a checked config (raises UsageError with what to do)."""
+    listen = parse_endpoint(args.listen, "--listen", None)
+    if args.upstream:
+        source, text = "--upstream", args.upstream
+    elif environ.get("DOCKER_HOST"):
+        source, text = "DOCKER_HOST", environ["DOCKER_HOST"]
+    else:
+        source, text = "default upstream", DEFAULT_UPSTREAM
+    upstream = parse_endpoint(text, source if source != "default upstream" else "--upstream",
+                              DOCKER_TCP_PORT)
+    if same_place(upstream, listen):
+        raise UsageError(f"{source} {text} points at this capture's own listen address "
+                         f"{listen.url()} (a loop): give --upstream the real daemon, e.g. "
+                         f"--upstream {DEFAULT_UPSTREAM}")
+    if not listen.loopback and not args.allow_remote:
+        raise UsageError(f"refusing to listen on {listen.url()}: it is not a loopback address and "
+                         "would expose the Docker API (root on this host) to the network; "
+                         "pass --allow-remote if you really mean it")
+    return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote)
+
+
+def client_url(listen: Endpoint, bound: tuple[str, int] | None) -> str:
+    """What DOCKER_HOST a local client should use (loopback for a wildcard listener)."""
+    if listen.kind == "unix" or bound is None:
+        return listen.url()
+    host = listen.host
+    if _is_unspecified(host):
+        host = "::1" if ":" in host else "127.0.0.1"
+    return Endpoint("tcp", host=host, port=bound[1]).url()
+
+
+def check_listen(listen: Endpoint) -> None:
+    """Bind once to turn 'address in use' into one clear line before mitmproxy starts."""
+    if listen.kind == "unix":
+        return  # dockdrift.bridge.bind_unix reports it
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((listen.host, listen.port))
+        except socket.gaierror:
+            raise UsageError(f"cannot listen on {listen.url()}: unknown host") from None
+        except OSError as exc:
+            raise UsageError(listen_error(listen, exc)) from None
+
+
+def listen_error(listen: Endpoint, exc: OSError) -> str:
+    import errno
+
+    where = listen.path if listen.kind == "unix" else f"{_bracket(listen.host)}:{listen.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"{where} is in use: choose another --listen "
+                f"{'path' if listen.kind == 'unix' else 'port'} or stop the other process")
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on {where}: choose another --listen address"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
+
+
+def upstream_warning(upstream: Endpoint) -> str | None:
+    """A one-line warning when the upstream is not reachable now (we start anyway)."""
+    family = socket.AF_UNIX if upstream.kind == "unix" else (
+        socket.AF_INET6 if ":" in upstream.host else socket.AF_INET)
+    address: Any = upstream.path if upstream.kind == "unix" else (upstream.host, upstream.port)
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(address)
+        return None
+    except PermissionError:
+        hint = "run as a member of the docker group or with sudo"
+    except FileNotFoundError:
+        hint = "is dockerd running? is the path right?"
+    except OSError as exc:
+        hint = f"{exc.strerror or exc}"
+    return (f"warning: upstream {upstream.url()} is not reachable now ({hint}); starting anyway: "
+            "requests fail and are recorded with status NULL and an error until it is back")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--upstream", metavar="URL",
+                        help="the daemon: unix:///path or tcp://HOST:PORT (plain HTTP); default "
+                             f"$DOCKER_HOST, else {DEFAULT_UPSTREAM}")
+    parser.add_argument("--listen", metavar="ADDR", default=DEFAULT_LISTEN,
+                        help="where clients connect: HOST:PORT (loopback only unless "
+                             "--allow-remote; port 0 picks a free one) or unix:///path "
+                             f"(created 0600); default {DEFAULT_LISTEN}")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --listen address (exposes root on this host)")
+    parser.add_argument("--db", metavar="PATH_OR_URL", default="dockdrift.sqlite",
+                        help="where to record: a SQLite path or a SQLAlchemy URL "
+                             "(default ./dockdrift.sqlite)")
+    parser.add_argument("--target", choices=("auto", "engine", "swarm"), default="auto",
+                        help="the upstream kind stored with each exchange (default: detect)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+
+    from dockdrift.capture_server import serve
+
+    cfg = resolve(args, dict(os.environ))
+    cfg.status = sys.stderr.isatty()
+    check_listen(cfg.listen)
+    if cfg.allow_remote and not cfg.listen.loopback:
+        print(f"dockdrift capture: WARNING: listening on {cfg.listen.url()} exposes the Docker "
+              "API, which is root on this host, to anyone who can reach it", file=sys.stderr)
+    if os.environ.get("DOCKER_TLS_VERIFY"):
+        print("dockdrift capture: warning: DOCKER_TLS_VERIFY is set; the capture speaks plain "
+              "HTTP on both sides: unset it for the clients of the capture", file=sys.stderr)
+    if warning := upstream_warning(cfg.upstream):
+        print(f"dockdrift capture: {warning}", file=sys.stderr)
+    return asyncio.run(serve(cfg))
