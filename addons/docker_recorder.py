@@ -86,6 +86,13 @@ class _OneLineOptionsErrors(logging.Filter):
 _SCRIPT_LOG = logging.getLogger("mitmproxy.addons.script")
 
 
+def _header(headers: http.Headers, name: bytes) -> str | None:
+    """`headers.get(name)` (values folded with ", "), without mitmproxy's per-field key
+    conversions: a third of the recorder's own time per exchange before (benchmarks/hooks.py)."""
+    values = [v for k, v in headers.fields if k.lower() == name]
+    return ", ".join(v.decode("utf-8", "surrogateescape") for v in values) if values else None
+
+
 class DockerRecorder:
     def __init__(self) -> None:
         self.writer: BatchWriter | None = None
@@ -133,14 +140,16 @@ class DockerRecorder:
         """Loopback only unless dockdrift_allow_remote: mitmproxy's default is every interface."""
         if "listen_host" not in ctx.options or ctx.options.dockdrift_allow_remote:
             return
-        if not ctx.options.listen_host:
-            ctx.options.update(listen_host="127.0.0.1")
-        remote = remote_listen_hosts(ctx.options.mode, ctx.options.listen_host)
+        # check before changing anything: an OptionsError inside our own update would roll
+        # it back and call configure again, forever
+        remote = remote_listen_hosts(ctx.options.mode, ctx.options.listen_host or "127.0.0.1")
         if remote:
             raise exceptions.OptionsError(
                 f"refusing to listen on {', '.join(remote)}: anyone who reaches the proxy "
                 "controls the Docker daemon; listen on 127.0.0.1, or add "
                 "--set dockdrift_allow_remote=true if you really mean it")
+        if not ctx.options.listen_host:
+            ctx.options.update(listen_host="127.0.0.1")
 
     def _open_store(self) -> None:
         if ctx.options.dockdrift_batch_size < 1 or ctx.options.dockdrift_max_queue < 1:
@@ -161,11 +170,19 @@ class DockerRecorder:
         self.tracker.probe_soon()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self.writer is None:
+            # After `done` mitmproxy still serves open connections until its loop ends:
+            # refuse rather than answer a request that can no longer be recorded.
+            flow.kill()
+            return
         flow.request.stream = _Counter()
         self.in_flight[flow.id] = flow
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
+        if self.writer is None:  # stored at `done` without a status: do not deliver it now
+            flow.kill()
+            return
         keep = flow.response.status_code >= 400 or self.tracker.wants_body(flow.request.path)
         flow.response.stream = _Counter(keep)
 
@@ -202,14 +219,14 @@ class DockerRecorder:
             self.tracker.observe(req.method, req.path, status, out.head)
         if error is not None and status is None:
             self.tracker.upstream_failed()
-        server = resp.headers.get("server") if resp is not None else None
+        server = _header(resp.headers, b"server") if resp is not None else None
         self.writer.submit(build_row(
             method=req.method, raw_target=req.data.path, started=req.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
             status_code=status, error=error,
             request_bytes=inp.n if inp else len(req.raw_content or b""),
             response_bytes=out.n if out else None,
-            user_agent=req.headers.get("user-agent"),
+            user_agent=_header(req.headers, b"user-agent"),
             server=server or self.tracker.identity, target=self.tracker.kind(server),
             client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
             body_head=out.head if out else b"",

@@ -20,7 +20,7 @@ class Exchange(Base):
     __tablename__ = "exchanges"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC; ix_exchanges_time_groups
     method: Mapped[str] = mapped_column(String(16))
     path: Mapped[str] = mapped_column(Text)  # raw request path, no query string
     query: Mapped[str | None] = mapped_column(Text)
@@ -40,9 +40,14 @@ class Exchange(Base):
     target: Mapped[str | None] = mapped_column(String(16))  # engine | swarm
     client: Mapped[str | None] = mapped_column(String(64))  # peer address of the client
 
+    # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
+    # first in group order (14x faster than table lookups at 1M rows), time windows read a
+    # range of the second. The second also serves started_at alone (benchmarks/README.md).
     __table_args__ = (
-        Index("ix_exchanges_route_status", "target", "method", "route", "status_code"),
-        Index("ix_exchanges_time_route", "started_at", "target", "method", "route"),
+        Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
+              "api_version"),
+        Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
+              "status_code", "handler", "api_version"),
     )
 
 

@@ -41,6 +41,8 @@ def template_regex(template: str) -> str:
 
 def split_version(path: str) -> tuple[str | None, str]:
     """`/v1.41/containers/json` -> ("1.41", "/containers/json")."""
+    if not path.startswith("/v"):
+        return None, path
     m = _VERSION_PREFIX.match(path)
     if m and m.group(2):
         return m.group(1), m.group(2)
@@ -49,7 +51,20 @@ def split_version(path: str) -> tuple[str | None, str]:
 
 def decode_path(raw_path: str) -> str:
     """Percent-decode like Go's url.Path; bytes that are not UTF-8 stay visible as \\xNN."""
+    if "%" not in raw_path:
+        return raw_path
     return unquote_to_bytes(raw_path).decode("utf-8", "backslashreplace")
+
+
+def _first_segment(template: str) -> str | None:
+    """`/containers/{name:.*}/json` -> "containers"; None when it holds a variable."""
+    seg = template[1:].partition("/")[0] if template.startswith("/") else "{"
+    return None if "{" in seg else seg
+
+
+def _alternation(entries: list) -> tuple[re.Pattern[str], list]:
+    alternation = "|".join(f"({template_regex(r)})" for r, _, _ in entries)
+    return re.compile(f"(?:{alternation})\\Z", re.S), entries
 
 
 class Router:
@@ -65,15 +80,23 @@ class Router:
             seen.add((method, route))
             by_method.setdefault(method, []).append((route, handler, source))
         self._compiled: dict[str, tuple[re.Pattern[str], list[tuple[str, str | None, str]]]] = {}
+        # Per method and first path segment, the same alternation cut down to the templates
+        # that can match (that literal segment, or a variable one), in the same order: a
+        # 4-8x shorter regex on the recorder's hot path. Unknown segments use the full one.
+        self._by_segment: dict[str, dict[str, tuple[re.Pattern[str], list]]] = {}
         for method, entries in by_method.items():
-            alternation = "|".join(f"({template_regex(r)})" for r, _, _ in entries)
-            self._compiled[method] = (re.compile(f"(?:{alternation})\\Z", re.S), entries)
+            self._compiled[method] = _alternation(entries)
+            segments = {s for e in entries if (s := _first_segment(e[0])) is not None}
+            self._by_segment[method] = {
+                seg: _alternation([e for e in entries if _first_segment(e[0]) in (seg, None)])
+                for seg in segments}
 
     def match(self, method: str, path: str) -> RouteMatch:
         """Tag one request: raw path (query string is ignored) -> version, route, handler."""
         path = path.split("?", 1)[0]
         version, rest = split_version(decode_path(path))
-        compiled = self._compiled.get(method)
+        segment = rest[1:].partition("/")[0]
+        compiled = self._by_segment.get(method, {}).get(segment) or self._compiled.get(method)
         if compiled is not None:
             m = compiled[0].match(rest)
             if m:
@@ -98,6 +121,10 @@ def default_router() -> Router:
     return Router(table_rows())
 
 
+@lru_cache(maxsize=4096)
 def match(method: str, path: str) -> RouteMatch:
-    """Tag a request with the default tables (seed first, then Engine specs newest first)."""
+    """Tag a request with the default tables (seed first, then Engine specs newest first).
+
+    Cached: clients repeat the same paths (/_ping, /containers/json, one container's calls),
+    and a RouteMatch is immutable."""
     return default_router().match(method, path)

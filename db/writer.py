@@ -37,9 +37,12 @@ class BatchWriter:
     """
 
     def __init__(self, engine: Engine, *, batch_size: int = 500, max_queue: int = 100_000,
-                 retry_seconds: float = 0.5, on_error: Callable[[str], None] | None = None):
+                 retry_seconds: float = 0.5, on_error: Callable[[str], None] | None = None,
+                 linger: float = 0.25):
         self.engine = engine
         self.batch_size = batch_size
+        self.linger = linger  # seconds the thread waits for more rows before a write
+        self._wake = threading.Event()
         self.retry_seconds = retry_seconds
         self.written = 0
         self.dropped = 0
@@ -48,20 +51,26 @@ class BatchWriter:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
         self._thread = threading.Thread(target=self._run, name="dockdrift-writer", daemon=True)
         self._closed = False
+        self._overflowing = False
         self._thread.start()
 
     # -- producer side (event loop): must never block -----------------------------------
     def submit(self, row: dict[str, Any]) -> bool:
         try:
             self._queue.put_nowait(row)
-            return True
         except queue.Full:
+            self._overflowing = True
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 self._on_error(f"dockdrift: store queue full ({self._queue.maxsize} rows waiting,"
                                f" last error: {self.last_error}); {self.dropped} exchanges NOT "
                                "recorded so far")
             return False
+        if self._overflowing:
+            self._overflowing = False
+            self._on_error(f"dockdrift: store queue has room again; {self.dropped} exchanges "
+                           "NOT recorded so far")
+        return True
 
     def pending(self) -> int:
         return self._queue.qsize()
@@ -71,7 +80,11 @@ class BatchWriter:
         if not self._thread.is_alive():
             return self._queue.empty()
         marker = _FlushMarker()
-        self._queue.put(marker)
+        try:  # a full queue must not hang the caller (a locked store fills it)
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -79,18 +92,31 @@ class BatchWriter:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
+        try:  # a full queue (store locked) must not hang shutdown: join's timeout applies
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            pass
+        self._wake.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._on_error(f"dockdrift: writer did not finish within {timeout:.0f}s; "
                            f"{self._queue.qsize()} exchanges may not be recorded "
                            f"(last error: {self.last_error})")
+        if self.dropped:
+            self._on_error(f"dockdrift: {self.dropped} exchanges were NOT recorded "
+                           f"({self.written} were); see the errors above")
 
     # -- writer thread -------------------------------------------------------------------
     def _run(self) -> None:
         stopping = False
         while not stopping:
             item = self._queue.get()
+            if self.linger and isinstance(item, dict) and self._queue.qsize() < self.batch_size:
+                # Let a batch gather: one transaction per row costs the proxy's process far
+                # more CPU (same GIL) than the rows themselves (benchmarks/README.md).
+                # flush() and close() cut the wait short.
+                self._wake.wait(self.linger)
+                self._wake.clear()
             batch: list[dict[str, Any]] = []
             markers: list[_FlushMarker] = []
             while True:
