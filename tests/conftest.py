@@ -7,6 +7,7 @@ The daemon is the one `scripts/dockerd-up.sh` starts (DOCKDRIFT_DOCKER_HOST over
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MITMDUMP = str(VENV_BIN / "mitmdump")
-DOCKER = os.environ.get("DOCKDRIFT_DOCKER_CLI", "/usr/local/bin/docker")
+DOCKER = os.environ.get("DOCKDRIFT_DOCKER_CLI") or (
+    "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else shutil.which("docker") or "docker")
 DOCKERD_DIR = os.environ.get("DOCKDRIFT_DOCKERD_DIR", "/tmp/dockdrift-dockerd")
 DOCKER_UNIX = os.environ.get("DOCKDRIFT_DOCKER_HOST", f"unix://{DOCKERD_DIR}/docker.sock")
 DOCKER_TCP = os.environ.get("DOCKDRIFT_DOCKER_TCP", "tcp://127.0.0.1:2375")
@@ -97,7 +99,8 @@ class Recorder:
     def host(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
+        """Signal and wait; generous timeout: a kill would lose rows and hide the cause."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

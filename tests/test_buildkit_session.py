@@ -19,7 +19,7 @@ def session(port: int) -> tuple[bytes, bytes]:
            b"Connection: Upgrade\r\nX-Docker-Expose-Session-Uuid: dockdrift-test\r\n"
            b"X-Docker-Expose-Session-Name: dockdrift\r\nX-Docker-Expose-Session-Sharedkey: k\r\n"
            b"Content-Length: 0\r\n\r\n")
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         s.sendall(req)
         data = b""
         while b"\r\n\r\n" not in data:
@@ -30,7 +30,7 @@ def session(port: int) -> tuple[bytes, bytes]:
         # We are the gRPC server side of the session: answer the daemon's preface with
         # our SETTINGS and an ACK of its SETTINGS; the daemon must ACK ours.
         s.sendall(EMPTY_SETTINGS + SETTINGS_ACK)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while SETTINGS_ACK not in rest and time.monotonic() < deadline:
             s.settimeout(max(0.1, deadline - time.monotonic()))
             try:
