@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,9 @@ def migrate(engine: Engine, from_version: int) -> None:
     """Bring an older store up to SCHEMA_VERSION in place."""
     if from_version < 1:
         _to_v1(engine)
+    logging.getLogger("dockdrift").warning(
+        "dockdrift: migrated %s in place from schema %d to %d",
+        engine.url.render_as_string(hide_password=True), from_version, SCHEMA_VERSION)
 
 
 def _to_v1(engine: Engine) -> None:

@@ -27,8 +27,10 @@ _SENSITIVE_ROUTES = frozenset({
 })
 # Query parameters whose values may carry secrets (build args, registry credentials).
 _SECRET_QUERY = re.compile(r"buildargs|auth|passw|secret|token|cred", re.I)
-# `KEY=value` pairs as they appear in Env lists and in Docker's error texts.
-_ENV_PAIR = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,\]\"']+)")
+# `KEY=value` pairs as they appear in Env lists and in Docker's error texts. The key may be
+# empty or unusual: the daemon echoes an invalid Env entry whole ("invalid environment
+# variable: =s3cret"), so any token with an `=` counts.
+_ENV_PAIR = re.compile(r"(?<![^\s,\[(\"':])([^\s=,\[\]\"':]*)=(\"[^\"]*\"|'[^']*'|[^\s,\]\"']+)")
 
 
 def decode_raw(raw: bytes) -> str:

@@ -45,10 +45,29 @@ def _half_closing(send: Callable[..., Generator], error_type: type) -> Callable[
     return patched
 
 
+class _QuietTcp:
+    """Stands in for the `tcp` module inside mitmproxy's HTTP layer, which uses it only to
+    relay a 101 connection. Without a TCPFlow there is no tcp_message hook per chunk: each
+    hook paused the layer while the reader kept queueing data, so a 300 MB `docker exec cat`
+    grew the proxy by ~100 MB (and the flow kept every chunk). Relayed bytes now see the
+    writers' backpressure; the exchange itself is still recorded from its HTTP flow."""
+
+    def __init__(self, tcp: Any) -> None:
+        self._tcp = tcp
+
+    def TCPLayer(self, context: Any, ignore: bool = False) -> Any:  # noqa: N802
+        return self._tcp.TCPLayer(context, ignore=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tcp, name)
+
+
 def installed() -> bool:
+    from mitmproxy.proxy.layers import http as http_layer
     from mitmproxy.proxy.layers.http import _http1
 
-    return all(getattr(cls.send, _MARK, False) for cls in (_http1.Http1Client, _http1.Http1Server))
+    return isinstance(http_layer.tcp, _QuietTcp) and all(
+        getattr(cls.send, _MARK, False) for cls in (_http1.Http1Client, _http1.Http1Server))
 
 
 def install() -> None:
@@ -62,10 +81,15 @@ def install() -> None:
     from mitmproxy.proxy.layers.http import _http1
     from mitmproxy.proxy.layers.http._events import RequestProtocolError, ResponseProtocolError
 
+    from mitmproxy.proxy.layers import http as http_layer
+
     if installed():
         return
-    _http1.Http1Client.send = _half_closing(_http1.Http1Client.send, RequestProtocolError)
-    _http1.Http1Server.send = _half_closing(_http1.Http1Server.send, ResponseProtocolError)
+    if not isinstance(http_layer.tcp, _QuietTcp):
+        http_layer.tcp = _QuietTcp(http_layer.tcp)  # type: ignore[assignment]
+    if not getattr(_http1.Http1Client.send, _MARK, False):
+        _http1.Http1Client.send = _half_closing(_http1.Http1Client.send, RequestProtocolError)
+        _http1.Http1Server.send = _half_closing(_http1.Http1Server.send, ResponseProtocolError)
 
 
 def allow_h2c_upgrades(addons: Any) -> bool:

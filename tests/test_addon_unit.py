@@ -13,6 +13,12 @@ from mitmproxy.test import taddons, tflow, tutils
 ADDON = Path(__file__).resolve().parents[1] / "addons" / "docker_recorder.py"
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the addon opens the default ./dockdrift.sqlite: keep it out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def load_addon():
     spec = importlib.util.spec_from_file_location("docker_recorder_under_test", ADDON)
     module = importlib.util.module_from_spec(spec)

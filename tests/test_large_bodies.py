@@ -1,0 +1,65 @@
+"""Large bodies pass the recorder with flat memory and arrive intact.
+
+A ~50 MB and a ~300 MB file go in with `docker cp` (a streamed request body, PUT archive)
+and come back out with `docker exec cat` (a hijacked 101 stream); the proxy's peak RSS
+(VmHWM) must not grow with the body size. Figures are printed (pytest -s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+
+import pytest
+from conftest import DOCKER, IMAGE, docker_cli
+from fault_helpers import proc_stats, query
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+NAME = "dd5-large"
+MB = 1_000_000
+
+
+def _random_file(path, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(size // MB):
+            chunk = os.urandom(MB)
+            digest.update(chunk)
+            f.write(chunk)
+    return digest.hexdigest()
+
+
+def _sha_through(host: str, *args: str) -> str:
+    """sha256 of what a docker command writes to stdout, read as a stream (never in memory)."""
+    proc = subprocess.Popen([DOCKER, "-H", host, *args], stdout=subprocess.PIPE)
+    digest = hashlib.sha256()
+    assert proc.stdout is not None
+    while chunk := proc.stdout.read(1 << 20):
+        digest.update(chunk)
+    assert proc.wait(120) == 0
+    return digest.hexdigest()
+
+
+def test_large_bodies_flat_memory_and_intact(recorder, tmp_path):
+    host, pid = recorder.host, recorder.proc.pid
+    docker_cli(host, "rm", "-f", NAME)
+    assert docker_cli(host, "run", "-d", "--name", NAME, IMAGE, "sleep", "300").returncode == 0
+    peaks = {"start": proc_stats(pid)["hwm_kb"]}
+    try:
+        for size in (50, 300):
+            src = tmp_path / f"big{size}"
+            want = _random_file(src, size * MB)
+            r = docker_cli(host, "cp", str(src), f"{NAME}:/big{size}")
+            assert r.returncode == 0, r.stderr
+            src.unlink()
+            assert _sha_through(host, "exec", NAME, "cat", f"/big{size}") == want
+            peaks[f"{size}MB"] = proc_stats(pid)["hwm_kb"]
+    finally:
+        docker_cli(host, "rm", "-f", NAME)
+    assert recorder.stop() == 0
+    print(f"\nproxy peak RSS (VmHWM, kB): {peaks}")
+    assert peaks["300MB"] - peaks["50MB"] < 32_000, "peak memory grows with the body size"
+    sizes = query(recorder.db, "SELECT request_bytes FROM exchanges WHERE method = 'PUT' AND "
+                               "route LIKE '/containers/%/archive' ORDER BY id")
+    assert [n // MB for (n,) in sizes] == [50, 300]  # counted, streamed, never stored
