@@ -10,7 +10,6 @@ build a row with db.record and hand it to db.writer's thread. Nothing here block
 from __future__ import annotations
 
 import ipaddress
-import asyncio
 import logging
 import os
 import sys
@@ -102,6 +101,7 @@ class DockerRecorder:
         self._log_filter: logging.Filter | None = None
 
     def load(self, loader) -> None:
+        hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
         self._log_filter = _OneLineOptionsErrors()
         _SCRIPT_LOG.addFilter(self._log_filter)
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
@@ -165,8 +165,6 @@ class DockerRecorder:
             old.close()
 
     def running(self) -> None:
-        # BuildKit's POST /session: unload DisableH2C once the hook chain is done iterating.
-        asyncio.get_running_loop().call_soon(hijack.allow_h2c_upgrades, ctx.master.addons)
         self.tracker.probe_soon()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:

@@ -93,15 +93,25 @@ def install() -> None:
 
 
 def allow_h2c_upgrades(addons: Any) -> bool:
-    """Unload mitmproxy's DisableH2C, which strips `Upgrade: h2c` from requests.
+    """Stop mitmproxy's DisableH2C from stripping `Upgrade: h2c` from requests.
 
     BuildKit's `POST /session` asks the daemon for exactly that upgrade; stripped, the daemon
     answers 400 "no upgrade proto in request" instead of 101, so the client sees a different
     answer. With the half-close fix the upgraded connection is relayed as raw bytes, which is
-    all h2c needs here. Returns True if the addon was loaded and is now gone.
+    all h2c needs here. The addon stays loaded (removing it while mitmproxy iterates its hook
+    chain would skip another addon) and keeps rejecting HTTP/2 prior-knowledge prefaces.
+    Returns True if DisableH2C was loaded.
     """
     found = addons.get("disableh2c")
     if found is None:
         return False
-    addons.remove(found)
+    if not getattr(found, _MARK, False):
+        original = found.process_flow
+
+        def process_flow(flow: Any) -> None:
+            if flow.request.headers.get("upgrade", "") != "h2c":
+                original(flow)
+
+        found.process_flow = process_flow
+        setattr(found, _MARK, True)
     return True

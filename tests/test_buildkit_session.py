@@ -9,16 +9,19 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
+import uuid
 
 SETTINGS_ACK = b"\x00\x00\x00\x04\x01\x00\x00\x00\x00"
 EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
 def session(port: int) -> tuple[bytes, bytes]:
+    # A fresh session id each time: the daemon refuses (400) an id whose session it has
+    # not finished tearing down yet.
     req = (b"POST /v1.41/session HTTP/1.1\r\nHost: docker\r\nUpgrade: h2c\r\n"
-           b"Connection: Upgrade\r\nX-Docker-Expose-Session-Uuid: dockdrift-test\r\n"
+           b"Connection: Upgrade\r\nX-Docker-Expose-Session-Uuid: dockdrift-%s\r\n"
            b"X-Docker-Expose-Session-Name: dockdrift\r\nX-Docker-Expose-Session-Sharedkey: k\r\n"
-           b"Content-Length: 0\r\n\r\n")
+           b"Content-Length: 0\r\n\r\n") % uuid.uuid4().hex.encode()
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         s.sendall(req)
         data = b""
@@ -55,3 +58,23 @@ def test_session_upgrade_is_transparent(docker_host: str, recorder) -> None:
     row = con.execute("select route, handler, status_code, hijacked from exchanges "
                       "where path = '/v1.41/session'").fetchone()
     assert row == ("/session", "startSession", 101, 1)
+
+
+def test_disable_h2c_keeps_h2c_upgrades_but_still_refuses_prefaces() -> None:
+    from mitmproxy.addons.disable_h2c import DisableH2C
+    from mitmproxy.test import taddons, tflow
+
+    from dockdrift import hijack
+
+    addon = DisableH2C()
+    with taddons.context(addon) as tctx:
+        assert hijack.allow_h2c_upgrades(tctx.master.addons)
+        upgrade = tflow.tflow()
+        upgrade.request.headers.update({"Upgrade": "h2c", "Connection": "Upgrade"})
+        addon.request(upgrade)
+        assert upgrade.request.headers["Upgrade"] == "h2c"
+        preface = tflow.tflow()
+        preface.request.method, preface.request.path = "PRI", "*"
+        preface.request.http_version = "HTTP/2.0"
+        addon.request(preface)
+        assert preface.killable is False or preface.error is not None

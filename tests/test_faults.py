@@ -141,9 +141,13 @@ def test_locked_store_does_not_stall_the_proxy(recorder):
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM exchanges").fetchall()
     lock = _Lock(recorder.db)
+    locked_at = time.monotonic()
     try:
         answers = [get(recorder.port, "/v1.41/version")[0] for _ in range(50)]
         waiting = _count(recorder.db)  # WAL: reading works while the writer is locked out
+        # Hold the lock past SQLite's busy timeout (5 s) so the writer must give up once
+        # and say so; a shorter lock is simply waited out inside SQLite.
+        time.sleep(max(0.0, 6.5 - (time.monotonic() - locked_at)))
     finally:
         lock.release()
         reader.close()
