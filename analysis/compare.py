@@ -18,7 +18,9 @@ Conventions
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 
@@ -34,6 +36,7 @@ class AgainstError(ValueError):
     """`--against` names a table that does not exist; the message lists the ones that do."""
 
 
+@lru_cache(maxsize=4096)
 def route_shape(route: str) -> str:
     """A template with its variables blanked: `/volumes/{volumename:.*}` -> `/volumes/{}`.
 
@@ -96,13 +99,39 @@ def distribution(observed: pd.DataFrame) -> pd.DataFrame:
 def _doc_index(documented: pd.DataFrame) -> dict[tuple, tuple[frozenset[int], bool]]:
     """(source, version, target, method, shape) -> (codes, absent)."""
     index: dict[tuple, tuple[set[int], bool]] = {}
-    for row in documented.itertuples(index=False):
-        key = (row.source, row.api_version, row.target, row.method, route_shape(row.route))
-        codes, absent = index.get(key, (set(), False))
-        if not pd.isna(row.status_code):
-            codes.add(int(row.status_code))
-        index[key] = (codes, absent or bool(row.absent))
+    cols = ["source", "api_version", "target", "method", "route", "status_code", "absent"]
+    for source, version, target, method, route, code, absent in zip(
+            *(documented[c].tolist() for c in cols), strict=True):
+        key = (source, version, target, method, route_shape(route))
+        codes, was_absent = index.get(key, (set(), False))
+        if not pd.isna(code):
+            codes.add(int(code))
+        index[key] = (codes, was_absent or bool(absent))
     return {k: (frozenset(c), a) for k, (c, a) in index.items()}
+
+
+DocInfo = tuple[str, bool, bool, tuple[int, ...]]  # table, in_table, absent, codes
+
+
+def _doc_lookup(documented: pd.DataFrame, against: str) -> Callable[[str, str, str, object], DocInfo]:
+    """(target, method, route, api_version) -> what the chosen table documents for it, cached:
+    observed tables repeat the same keys with every code, handler and version."""
+    source, fixed = parse_against(against, spec_versions(documented))
+    versions = spec_versions(documented)
+    index = _doc_index(documented)
+    memo: dict[tuple, DocInfo] = {}
+
+    def lookup(t: str, method: str, route: str, api: object) -> DocInfo:
+        api_key = None if api is None or (isinstance(api, float) and pd.isna(api)) else api
+        key = (t, method, route, api_key)
+        if key not in memo:
+            version = fixed or nearest_version(api_key, versions)  # type: ignore[arg-type]
+            doc_target = "swarm" if (source == "seed" and t == "swarm") else "engine"
+            hit = index.get((source, version, doc_target, method, route_shape(route)))
+            codes, absent = hit if hit else (frozenset(), False)
+            memo[key] = (f"{source}-v{version}", hit is not None, absent, tuple(sorted(codes)))
+        return memo[key]
+    return lookup
 
 
 def documented_for(observed: pd.DataFrame, documented: pd.DataFrame,
@@ -112,26 +141,22 @@ def documented_for(observed: pd.DataFrame, documented: pd.DataFrame,
     Returns those keys plus `table` (e.g. ``seed-v1.22``, ``spec-v1.41``), `in_table` (the
     table lists the route), `absent` (listed as n/a) and `codes` (a sorted tuple of ints).
     """
-    source, fixed = parse_against(against, spec_versions(documented))
-    versions = spec_versions(documented)
-    index = _doc_index(documented)
+    lookup = _doc_lookup(documented, against)
     keys = normalize(observed)[KEYS + ["api_version"]].drop_duplicates()
     keys = keys[keys["route"].notna()]
-    rows = []
-    for t, method, route, api in keys.itertuples(index=False):
-        version = fixed or nearest_version(api, versions)
-        doc_target = "swarm" if (source == "seed" and t == "swarm") else "engine"
-        hit = index.get((source, version, doc_target, method, route_shape(route)))
-        codes, absent = hit if hit else (frozenset(), False)
-        rows.append({"target": t, "method": method, "route": route, "api_version": api,
-                     "table": f"{source}-v{version}", "in_table": hit is not None,
-                     "absent": absent, "codes": tuple(sorted(codes))})
+    rows = [(t, method, route, api, *lookup(t, method, route, api))
+            for t, method, route, api in zip(*(keys[c].tolist() for c in keys.columns),
+                                             strict=True)]
     cols = KEYS + ["api_version", "table", "in_table", "absent", "codes"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _consistent(code: int, codes: tuple[int, ...], absent: bool) -> bool:
     return code in codes or (absent and code == 404)
+
+
+COMPARE_COLUMNS = ["target", "method", "route", "handler", "observed", "documented",
+                   "undocumented", "unobserved", "coverage", "absent", "in_table", "tables"]
 
 
 def compare(observed: pd.DataFrame, documented: pd.DataFrame,
@@ -141,54 +166,63 @@ def compare(observed: pd.DataFrame, documented: pd.DataFrame,
     Columns: observed ({code: count}), documented, undocumented, unobserved (sorted tuples
     of ints), coverage (share of documented codes seen; NaN when nothing is documented),
     absent, in_table, tables. Unknown routes (route NULL) are left out: see `load.unknown_routes`.
+    One pass over the observed rows with dicts: the table has one row per group, and per-group
+    pandas objects cost far more than the work itself.
     """
     obs = normalize(observed)
     obs = obs[obs["route"].notna()]
-    docs = documented_for(obs, documented, against)
-    merged = obs.merge(docs, on=KEYS + ["api_version"], how="left")
-    rows = []
-    for (t, method, route, handler), g in merged.groupby(KEYS + ["handler"], dropna=False,
-                                                        sort=True):
-        seen: dict[int, int] = {}
-        undocumented: set[int] = set()
-        documented_codes: set[int] = set()
-        for r in g.itertuples(index=False):
-            code = int(r.status_code)
-            seen[code] = seen.get(code, 0) + int(r.count)
-            documented_codes.update(r.codes)
-            if not _consistent(code, r.codes, r.absent):
-                undocumented.add(code)
-        unobserved = documented_codes - set(seen)
-        rows.append({
-            "target": t, "method": method, "route": route,
-            "handler": None if pd.isna(handler) else handler,
-            "observed": dict(sorted(seen.items())),
-            "documented": tuple(sorted(documented_codes)),
-            "undocumented": tuple(sorted(undocumented)),
-            "unobserved": tuple(sorted(unobserved)),
-            "coverage": (len(documented_codes & set(seen)) / len(documented_codes)
-                         if documented_codes else float("nan")),
-            "absent": bool(g["absent"].any()), "in_table": bool(g["in_table"].all()),
-            "tables": tuple(sorted(set(g["table"]))),
-        })
-    cols = ["target", "method", "route", "handler", "observed", "documented", "undocumented",
-            "unobserved", "coverage", "absent", "in_table", "tables"]
-    return pd.DataFrame(rows, columns=cols)
+    lookup = _doc_lookup(documented, against)
+    groups: dict[tuple, dict] = {}
+    cols = KEYS + ["handler", "api_version", "status_code", "count"]
+    for t, method, route, handler, api, code, n in zip(*(obs[c].tolist() for c in cols),
+                                                       strict=True):
+        handler = None if handler is None or handler != handler else handler  # NaN -> None
+        table, in_table, absent, codes = lookup(t, method, route, api)
+        g = groups.setdefault((t, method, route, handler), {
+            "seen": {}, "undocumented": set(), "documented": set(), "absent": False,
+            "in_table": True, "tables": set()})
+        code = int(code)
+        g["seen"][code] = g["seen"].get(code, 0) + int(n)
+        g["documented"].update(codes)
+        if not _consistent(code, codes, absent):
+            g["undocumented"].add(code)
+        g["absent"] |= bool(absent)
+        g["in_table"] &= bool(in_table)
+        g["tables"].add(table)
+    order = sorted(groups, key=lambda k: (*k[:3], k[3] is None, k[3] or ""))
+    return pd.DataFrame([_compare_row(k, groups[k]) for k in order], columns=COMPARE_COLUMNS)
+
+
+def _compare_row(key: tuple, g: dict) -> dict:
+    seen, documented_codes = g["seen"], g["documented"]
+    t, method, route, handler = key
+    return {
+        "target": t, "method": method, "route": route, "handler": handler,
+        "observed": dict(sorted(seen.items())),
+        "documented": tuple(sorted(documented_codes)),
+        "undocumented": tuple(sorted(g["undocumented"])),
+        "unobserved": tuple(sorted(documented_codes - set(seen))),
+        "coverage": (len(documented_codes & set(seen)) / len(documented_codes)
+                     if documented_codes else float("nan")),
+        "absent": g["absent"], "in_table": g["in_table"], "tables": tuple(sorted(g["tables"])),
+    }
 
 
 def swarm_vs_engine(observed: pd.DataFrame) -> pd.DataFrame:
     """Routes seen on both targets side by side: codes per target and the codes only one saw."""
     obs = normalize(observed)
-    obs = obs[obs["route"].notna() & obs["target"].isin(["engine", "swarm"])]
-    per = (obs.groupby(["method", "route", "target", "status_code"])["count"].sum()
-           .reset_index())
+    obs = obs[obs["route"].notna() & obs["target"].isin(["engine", "swarm"])
+              & obs["status_code"].notna()]
+    per: dict[tuple, dict[str, dict[int, int]]] = {}
+    cols = ["method", "route", "target", "status_code", "count"]
+    for method, route, t, code, n in zip(*(obs[c].tolist() for c in cols), strict=True):
+        codes = per.setdefault((method, route), {}).setdefault(t, {})
+        codes[int(code)] = codes.get(int(code), 0) + int(n)
     rows = []
-    for (method, route), g in per.groupby(["method", "route"], sort=True):
-        by_target = {t: dict(zip(gt["status_code"].astype(int), gt["count"].astype(int),
-                                 strict=True)) for t, gt in g.groupby("target")}
+    for (method, route), by_target in sorted(per.items()):
         if set(by_target) != {"engine", "swarm"}:
             continue
-        e, s = by_target["engine"], by_target["swarm"]
+        e, s = (dict(sorted(by_target[t].items())) for t in ("engine", "swarm"))
         rows.append({"method": method, "route": route, "engine": e, "swarm": s,
                      "only_engine": tuple(sorted(set(e) - set(s))),
                      "only_swarm": tuple(sorted(set(s) - set(e))),

@@ -151,22 +151,27 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     from analysis.config import load_config
     from analysis.drift import documented_sets, find_drift, route_counts
     from analysis.drift_render import records
-    from analysis.drift_store import window_counts, window_info
+    from analysis.drift_store import window_aggregates, window_info
+    from analysis.report_cli import background
 
     cfg = load_config(args.config)
     params = resolve_params(args, cfg.params)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
-    b_obs, c_obs = window_counts(b_engine, baseline), window_counts(engine, current)
+    # The two windows at once (SQLite releases the GIL; WAL readers do not block each other).
+    b_counts = background(window_aggregates, b_engine, baseline)
+    c_obs, c_failed = window_aggregates(engine, current)
+    b_obs, b_failed = b_counts()
     against = args.against or cfg.options.get("against", "seed")
     try:
         doc = documented_sets(c_obs, _documented(engine), against)
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
     findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc)
-    result = {"findings": records(findings), "baseline": window_info(b_engine, baseline),
-              "current": window_info(engine, current)}
+    result = {"findings": records(findings),
+              "baseline": window_info(b_engine, baseline, b_obs, b_failed),
+              "current": window_info(engine, current, c_obs, c_failed)}
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source},
             "baseline": baseline, "current": current}
     return result, engine, b_engine, meta

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Integer, and_, cast, desc, func, insert, or_, sel
 from sqlalchemy.orm import Session
 
 from analysis.compare import UNKNOWN_TARGET
-from analysis.load import Filter, observed_counts, time_span
+from analysis.load import Filter, observed_and_failed, observed_counts, time_bounds
 from db.models import DriftRun, Exchange
 
 # Candidate bucket sizes (seconds) for timelines: the smallest giving at most MAX_BUCKETS.
@@ -37,16 +37,26 @@ def window_counts(engine: Engine, w: Window) -> pd.DataFrame:
     return observed_counts(engine, Filter(since=w.start, until=w.end))
 
 
-def window_info(engine: Engine, w: Window) -> dict[str, object]:
-    """The JSON description of a window: bounds, first/last exchange, counts."""
+def window_aggregates(engine: Engine, w: Window) -> tuple[pd.DataFrame, int]:
+    """`window_counts` and the window's proxy-side failures, from one scan of its rows."""
+    return observed_and_failed(engine, Filter(since=w.start, until=w.end))
+
+
+def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
+                failures: int | None = None) -> dict[str, object]:
+    """The JSON description of a window: bounds, first/last exchange, counts.
+
+    Pass the window's `window_aggregates` when you have them: the counts are then free and
+    first/last cost two index lookups.
+    """
     flt = Filter(since=w.start, until=w.end)
-    first, last, n = time_span(engine, flt)
-    stmt = select(func.count()).where(and_(Exchange.status_code.is_(None), *flt.where()))
-    with engine.connect() as conn:
-        failures = int(conn.execute(stmt).scalar_one())
+    if observed is None or failures is None:
+        observed, failures = window_aggregates(engine, w)
+    answered = int(observed["count"].sum())
+    first, last = time_bounds(engine, flt) if answered + failures else (None, None)
     iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"db": w.db, "start": iso(w.start), "end": iso(w.end), "first": iso(first),
-            "last": iso(last), "n_exchanges": n, "n_answered": n - failures,
+            "last": iso(last), "n_exchanges": answered + failures, "n_answered": answered,
             "n_proxy_failures": failures}
 
 

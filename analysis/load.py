@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, Select, and_, func, select, true
 
 from db.models import DocumentedCode, Exchange
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OBSERVED_COLUMNS = ["target", "method", "route", "handler", "api_version", "status_code", "count"]
 
@@ -43,8 +46,12 @@ class Filter:
 
 
 def _frame(engine: Engine, stmt: Select, columns: list[str]) -> pd.DataFrame:
+    """Rows -> DataFrame. pandas is imported only now, after the query: a caller can run the
+    query in a thread while the main thread imports pandas (SQLite releases the GIL)."""
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -53,10 +60,25 @@ def observed_counts(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
 
     Only exchanges the server answered (status_code not NULL); unknown routes have route NULL.
     """
+    return _grouped(engine, flt, Exchange.status_code.is_not(None))
+
+
+def observed_and_failed(engine: Engine, flt: Filter = Filter()) -> tuple[pd.DataFrame, int]:
+    """`observed_counts` and the number of proxy-side failures, from one scan of the rows
+    (a window's failures counted apart would walk its range of the time index again)."""
+    df = _grouped(engine, flt, true())
+    failed = df["status_code"].isna()
+    out = df[~failed].reset_index(drop=True)
+    if failed.any():  # the NULL groups made the column float: back to integer codes
+        out["status_code"] = out["status_code"].astype("int64")
+    return out, int(df.loc[failed, "count"].sum())
+
+
+def _grouped(engine: Engine, flt: Filter, cond: object) -> pd.DataFrame:
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.handler,
             Exchange.api_version, Exchange.status_code]
     stmt = (select(*cols, func.count().label("count"))
-            .where(and_(Exchange.status_code.is_not(None), *flt.where()))
+            .where(and_(cond, *flt.where()))
             .group_by(*cols))
     df = _frame(engine, stmt, OBSERVED_COLUMNS)
     df["count"] = df["count"].astype("int64")
@@ -85,14 +107,30 @@ def unknown_routes(engine: Engine, flt: Filter = Filter(), examples: int = 3) ->
 
 
 def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:
-    """(first, last, n) of the exchanges the filter selects."""
-    stmt = select(func.min(Exchange.started_at), func.max(Exchange.started_at),
-                  func.count()).where(and_(true(), *flt.where()))
+    """(first, last, n) of the exchanges the filter selects.
+
+    The count walks every selected row; callers that already hold the counts (report, drift:
+    answered + proxy failures) use `time_bounds` alone, which is O(log n) on the time index.
+    """
+    stmt = select(func.count()).where(and_(true(), *flt.where()))
     with engine.connect() as conn:
-        first, last, n = conn.execute(stmt).one()
-    if isinstance(first, str):  # SQLite returns text for aggregate datetimes
-        first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    return first, last, int(n)
+        n = int(conn.execute(stmt).scalar_one())
+    first, last = time_bounds(engine, flt) if n else (None, None)
+    return first, last, n
+
+
+def time_bounds(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None]:
+    """(first, last) started_at of the selected exchanges: two ORDER BY ... LIMIT 1 queries that
+    read one end of ix_exchanges_time_groups each (min and max in one query scan everything)."""
+    base = select(Exchange.started_at).where(and_(true(), *flt.where())).limit(1)
+    with engine.connect() as conn:
+        first = conn.execute(base.order_by(Exchange.started_at)).scalar()
+        last = conn.execute(base.order_by(Exchange.started_at.desc())).scalar()
+    return _dt(first), _dt(last)
+
+
+def _dt(value: datetime | str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def documented_codes(engine: Engine, source: str | None = None,

@@ -30,6 +30,19 @@ for sql in sys.argv[2:]:
     n += len(conn.execute(sql).fetchall())
 print(n)
 """
+# The same queries at once, one connection per thread: `dockdrift drift` runs its two windows
+# concurrently (SQLite releases the GIL), so this is its floor on a machine with a spare core.
+_FLOOR_CONCURRENT = """
+import sqlite3, sys, threading
+out = []
+def one(sql):
+    conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    out.append(len(conn.execute(sql).fetchall()))
+threads = [threading.Thread(target=one, args=(sql,)) for sql in sys.argv[2:]]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sum(out))
+"""
 
 
 def run_child(cmd: list[str]) -> tuple[float, int, int, str, str]:
@@ -97,6 +110,8 @@ def run(db: Path, *, repeat: int = 2) -> dict:
     for name, sqls in floor_sql.items():
         out[name] = measure([py, "-c", _FLOOR, str(db), *sqls], repeat)
         out[name]["plan"] = plans(db, sqls)
+    out["floor_drift_6col_concurrent"] = measure(
+        [py, "-c", _FLOOR_CONCURRENT, str(db), *floor_sql["floor_drift_6col"]], repeat)
     exe = str(BIN / "dockdrift")
     out["report"] = measure([exe, "report", "--db", str(db), "--format", "json",
                              "--output", os.devnull], repeat)
@@ -109,6 +124,8 @@ def run(db: Path, *, repeat: int = 2) -> dict:
     for cmd in ("report", "drift"):
         floor = out[f"floor_{cmd}_6col"]["wall_s"]
         out[f"{cmd}_over_floor"] = round(out[cmd]["wall_s"] / floor, 2) if floor else None
+    floor = out["floor_drift_6col_concurrent"]["wall_s"]
+    out["drift_over_concurrent_floor"] = round(out["drift"]["wall_s"] / floor, 2) if floor else None
     return out
 
 

@@ -15,6 +15,9 @@ from db.models import SCHEMA_VERSION, Base, Meta
 
 DEFAULT_DB = "dockdrift.sqlite"
 BUSY_TIMEOUT_MS = 5000
+# Indexes of earlier versions, replaced by the covering ones in db.models.
+OBSOLETE_INDEXES = ("ix_exchanges_route_status", "ix_exchanges_time_route",
+                    "ix_exchanges_started_at")
 
 
 class StoreError(Exception):
@@ -90,15 +93,18 @@ def make_engine(db: str | os.PathLike[str] | None = None, *, create: bool = True
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
     try:
-        ensure_schema(engine, create=create and not readonly)
+        ensure_schema(engine, create=create and not readonly, indexes=not readonly)
     except StoreError:
         engine.dispose()
         raise
     return engine
 
 
-def ensure_schema(engine: Engine, *, create: bool = True) -> None:
-    """Create the tables in a new store; refuse corrupt, foreign or newer stores clearly."""
+def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None = None) -> None:
+    """Create the tables in a new store; refuse corrupt, foreign or newer stores clearly.
+
+    `indexes` (default: `create`) also brings an existing store's indexes up to db.models.
+    """
     where = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as conn:
@@ -120,6 +126,8 @@ def ensure_schema(engine: Engine, *, create: bool = True) -> None:
                          f"{', '.join(sorted(tables)[:5])}): use a new file for --db")
     if "exchanges" in tables:
         _check_version(engine, where, tables)
+        if create if indexes is None else indexes:
+            update_indexes(engine)
     if create and not ours <= tables:
         try:
             Base.metadata.create_all(engine)
@@ -129,6 +137,36 @@ def ensure_schema(engine: Engine, *, create: bool = True) -> None:
         except OperationalError as exc:
             raise StoreError(f"cannot write to {where}: {exc.orig}; "
                              "check the file and directory permissions") from None
+
+
+def update_indexes(engine: Engine) -> list[str]:
+    """Create the model's missing indexes on `exchanges` and drop obsolete ones; returns the
+    names changed. `create_all` skips existing tables, so a store recorded by an older version
+    keeps its old indexes otherwise. Cheap when up to date (one index list); the first run on a
+    large store builds the index once. A read-only or busy store is left as it is: the queries
+    work without the new indexes, only slower.
+    """
+    from db.models import SQLITE_ONLY_INDEXES, Exchange
+
+    wanted = [i for i in Exchange.__table__.indexes
+              if engine.dialect.name == "sqlite" or i.name not in SQLITE_ONLY_INDEXES]
+    try:
+        with engine.connect() as conn:
+            have = {i["name"] for i in inspect(conn).get_indexes("exchanges")}
+        changed = [i.name for i in wanted if i.name not in have]
+        changed += [name for name in OBSOLETE_INDEXES if name in have]
+        if not changed:
+            return []
+        with engine.begin() as conn:
+            for index in wanted:
+                if index.name not in have:
+                    index.create(conn, checkfirst=True)
+            for name in OBSOLETE_INDEXES:
+                if name in have:
+                    conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    except OperationalError:
+        return []
+    return changed
 
 
 def _check_version(engine: Engine, where: str, tables: set[str]) -> None:

@@ -111,3 +111,16 @@ def test_power_new_409_at_five_percent(n: int, record_property) -> None:
           f"{found / POWER_TRIALS:.1%}; false alarms on the other routes: {false}/{tested}")
     record_property(f"power_new_code_n{n}", found / POWER_TRIALS)
     assert found / POWER_TRIALS > (0.95 if n >= 500 else 0.8)
+
+
+def test_chi2_sf_matches_scipy() -> None:
+    """The drift p-values use a small chi-square survival function instead of importing scipy."""
+    from scipy.special import chdtrc
+
+    from analysis.drift import chi2_sf
+
+    for dof in (1, 2, 3, 5, 8, 13):
+        for x in (0.0, 0.01, 0.5, 1.0, 3.84, 10.0, 42.0, 150.0, 700.0):
+            expected = float(chdtrc(dof, x))
+            got = chi2_sf(dof, x)
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-300), (dof, x)
