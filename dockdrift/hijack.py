@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable, Generator
 from typing import Any
 
-SUPPORTED = ("11.0.",)
+SUPPORTED = ("11.0.2",)
 _MARK = "_dockdrift_half_close"
 
 
@@ -74,10 +74,10 @@ def install() -> None:
     """Patch mitmproxy's HTTP/1 client and server once; idempotent."""
     from mitmproxy import version
 
-    if not version.VERSION.startswith(SUPPORTED):
+    if version.VERSION not in SUPPORTED:
         raise UnsupportedMitmproxy(
-            f"dockdrift's hijack fix is tested with mitmproxy {', '.join(SUPPORTED)}x, not "
-            f"{version.VERSION}: install a supported mitmproxy (pip install 'mitmproxy>=11.0,<11.1')")
+            f"dockdrift's hijack fix is tested with mitmproxy {', '.join(SUPPORTED)}, not "
+            f"{version.VERSION}: install a supported mitmproxy (pip install 'mitmproxy==11.0.2')")
     from mitmproxy.proxy.layers.http import _http1
     from mitmproxy.proxy.layers.http._events import RequestProtocolError, ResponseProtocolError
 
