@@ -14,12 +14,12 @@ Exit codes: 0 no findings, 1 findings, 2 usage or input error.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.render import write_output
 from db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError
 
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
                  result["findings"], meta["params"], now)
     text = drift_render.render(result, args.format, meta, engine, b_engine,
                                use_color=args.output is None and drift_render.wants_color())
-    _emit(text, args.output)
+    write_output(text, args.output)
     return 1 if result["findings"] else 0
 
 
@@ -206,7 +206,7 @@ def run_history(args: argparse.Namespace, now: datetime) -> int:
     engine = _open(args.db)
     since = parse_time(args.since, now) if args.since else None
     df = runs(engine, since) if _has_runs_table(engine) else runs_empty()
-    _emit(drift_render.render_history(df, args.format, args.db), args.output)
+    write_output(drift_render.render_history(df, args.format, args.db), args.output)
     return 0
 
 
@@ -218,12 +218,3 @@ def runs_empty():  # noqa: ANN201
     return pd.DataFrame(columns=RUN_COLUMNS)
 
 
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    print(f"wrote {output}", file=sys.stderr)

@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 ANSI = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36",
@@ -185,3 +186,17 @@ class Progress:
             self._thread.join()
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """A command's data to stdout, or to --output with one `wrote PATH` line on stderr."""
+    from dockdrift.errors import UsageError
+
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"wrote {output}", file=sys.stderr)

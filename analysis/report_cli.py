@@ -11,13 +11,13 @@ Exit codes: 0 every observed code is documented, 1 undocumented codes were obser
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from analysis.render import write_output
 from db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError
 
@@ -126,17 +126,6 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat(sep=" ", timespec="seconds") if t else None
-
-
-def write_output(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    print(f"wrote {output}", file=sys.stderr)
 
 
 def background(fn: Callable[..., T], *args: object) -> Callable[[], T]:

@@ -98,7 +98,7 @@ def render_table(df: pd.DataFrame, fmt: str, title: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.report_cli import write_output
+    from analysis.render import write_output
 
     seed = args.version == SEED
     df = select(table(args.version), args.method, args.route, args.target, seed)
