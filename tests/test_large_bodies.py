@@ -63,3 +63,45 @@ def test_large_bodies_flat_memory_and_intact(recorder, tmp_path):
     sizes = query(recorder.db, "SELECT request_bytes FROM exchanges WHERE method = 'PUT' AND "
                                "route LIKE '/containers/%/archive' ORDER BY id")
     assert [n // MB for (n,) in sizes] == [50, 300]  # counted, streamed, never stored
+
+
+def test_image_save_and_load_flat_memory_and_intact(docker_host, recorder, tmp_path):
+    """`docker save` (a streamed response) and `docker load` (a streamed request) of a
+    ~200 MB image through the recorder: identical bytes to a direct save, flat proxy memory."""
+    tag = "dd5-large-image:save"
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    _random_file(rootfs / "blob", 200 * MB)
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run([DOCKER, "-H", docker_host, "import", "-", tag], stdin=tar.stdout,
+                              capture_output=True, timeout=300)
+    assert tar.wait(60) == 0 and imported.returncode == 0, imported.stderr
+    (rootfs / "blob").unlink()
+    pid, saved = recorder.proc.pid, tmp_path / "saved.tar"
+    try:
+        start = proc_stats(pid)["hwm_kb"]
+        direct = _sha_through(docker_host, "save", tag)
+        assert _sha_through(recorder.host, "save", tag) == direct  # the response, streamed
+        with open(saved, "wb") as out:
+            assert subprocess.run([DOCKER, "-H", docker_host, "save", tag], stdout=out,
+                                  timeout=300).returncode == 0
+        docker_cli(docker_host, "rmi", tag)
+        with open(saved, "rb") as body:  # the request body, streamed
+            loaded = subprocess.run([DOCKER, "-H", recorder.host, "load"], stdin=body,
+                                    capture_output=True, timeout=300)
+        assert loaded.returncode == 0, loaded.stderr
+        assert _sha_through(docker_host, "save", tag) == direct  # loaded intact
+        peak = proc_stats(pid)["hwm_kb"]
+    finally:
+        docker_cli(docker_host, "rmi", "-f", tag)
+    size_kb = saved.stat().st_size // 1000
+    print(f"\nsave/load of {size_kb // 1000} MB: proxy peak RSS {start} kB -> {peak} kB")
+    assert peak - start < size_kb // 4, "the proxy's memory grew with the body"
+    assert recorder.stop() == 0
+    rows = query(recorder.db, "SELECT method, route, status_code, response_bytes, request_bytes "
+                 "FROM exchanges WHERE route IN ('/images/{name:.*}/get', '/images/get', "
+                 "'/images/load')")
+    saves = [r for r in rows if r[0] == "GET" and r[2] == 200]
+    assert saves and all(r[3] >= size_kb * 1000 * 0.99 for r in saves)  # bytes counted as relayed
+    load_rows = [r for r in rows if r[1] == "/images/load"]
+    assert load_rows and load_rows[0][2] == 200 and load_rows[0][4] >= size_kb * 1000 * 0.99
