@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, select, true
 
 from db.models import DocumentedCode, Exchange
 
@@ -74,7 +74,7 @@ def observed_and_failed(engine: Engine, flt: Filter = Filter()) -> tuple[pd.Data
     return out, int(df.loc[failed, "count"].sum())
 
 
-def _grouped(engine: Engine, flt: Filter, cond: object) -> pd.DataFrame:
+def _grouped(engine: Engine, flt: Filter, cond: ColumnElement[bool]) -> pd.DataFrame:
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.handler,
             Exchange.api_version, Exchange.status_code]
     stmt = (select(*cols, func.count().label("count"))

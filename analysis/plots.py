@@ -6,6 +6,8 @@ Every function takes `ax=None` and returns the Figure it drew on, so callers can
 
 from __future__ import annotations
 
+from typing import cast
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: reports are written by cron jobs and CI, never shown
@@ -20,7 +22,7 @@ from analysis.render import PALETTE  # noqa: E402
 
 def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return cast(Figure, ax.figure), ax
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.add_subplot()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -148,7 +149,7 @@ def update_indexes(engine: Engine) -> list[str]:
     """
     from db.models import SQLITE_ONLY_INDEXES, Exchange
 
-    wanted = [i for i in Exchange.__table__.indexes
+    wanted = [i for i in cast(Table, Exchange.__table__).indexes
               if engine.dialect.name == "sqlite" or i.name not in SQLITE_ONLY_INDEXES]
     try:
         with engine.connect() as conn:

@@ -36,7 +36,8 @@ def _half_closing(send: Callable[..., Generator], error_type: type) -> Callable[
 
     @functools.wraps(send)
     def patched(self: Any, event: Any) -> Generator:
-        if isinstance(event, error_type) and event.message == "EOF" and _is_raw_upgrade(self):
+        if (isinstance(event, error_type) and getattr(event, "message", None) == "EOF"
+                and _is_raw_upgrade(self)):
             yield commands.CloseTcpConnection(self.conn, half_close=True)
             return
         yield from send(self, event)
@@ -88,8 +89,10 @@ def install() -> None:
     if not isinstance(http_layer.tcp, _QuietTcp):
         http_layer.tcp = _QuietTcp(http_layer.tcp)  # type: ignore[assignment]
     if not getattr(_http1.Http1Client.send, _MARK, False):
-        _http1.Http1Client.send = _half_closing(_http1.Http1Client.send, RequestProtocolError)
-        _http1.Http1Server.send = _half_closing(_http1.Http1Server.send, ResponseProtocolError)
+        setattr(_http1.Http1Client, "send",  # noqa: B010 (a method: mypy forbids assigning)
+                _half_closing(_http1.Http1Client.send, RequestProtocolError))
+        setattr(_http1.Http1Server, "send",  # noqa: B010
+                _half_closing(_http1.Http1Server.send, ResponseProtocolError))
 
 
 def allow_h2c_upgrades(addons: Any) -> bool:
