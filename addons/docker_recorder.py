@@ -190,11 +190,6 @@ class DockerRecorder:
     def error(self, flow: http.HTTPFlow) -> None:
         self._record(flow, flow.error.msg if flow.error else "unknown proxy error")
 
-    def tcp_message(self, flow) -> None:
-        # Hijacked streams pass as TCP messages; mitmproxy keeps each one in the flow:
-        # drop them so a long `docker attach` does not grow the proxy's memory.
-        flow.messages.clear()
-
     def done(self) -> None:
         for flow in list(self.in_flight.values()):
             self._record(flow, "proxy stopped before the exchange ended")
