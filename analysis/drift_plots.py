@@ -14,7 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from analysis.drift_store import Window, choose_bucket, timeline  # noqa: E402
-from analysis.load import Filter, time_span  # noqa: E402
+from analysis.load import Filter, time_bounds  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -28,8 +28,9 @@ def _bounds(engine: Engine, start: datetime | None, end: datetime | None
             ) -> tuple[datetime, datetime] | None:
     """Concrete bounds for an open window: the first/last exchange inside it."""
     if start is None or end is None:
-        first, last, n = time_span(engine, Filter(since=start, until=end))
-        if not n:
+        # two index lookups; time_span would count every row of the window as well
+        first, last = time_bounds(engine, Filter(since=start, until=end))
+        if first is None or last is None:
             return None
         start = start or first
         end = end or last + timedelta(seconds=1)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Integer, and_, cast, desc, func, insert, or_, sel
 from sqlalchemy.orm import Session
 
 from analysis.compare import UNKNOWN_TARGET
-from analysis.load import Filter, observed_and_failed, observed_counts, time_bounds
+from analysis.load import Filter, observed_and_failed, time_bounds
 from db.models import DriftRun, Exchange
 
 # Candidate bucket sizes (seconds) for timelines: the smallest giving at most MAX_BUCKETS.
@@ -32,13 +32,9 @@ class Window:
     end: datetime | None
 
 
-def window_counts(engine: Engine, w: Window) -> pd.DataFrame:
-    """Answered exchanges per (target, method, route, handler, api_version, status_code)."""
-    return observed_counts(engine, Filter(since=w.start, until=w.end))
-
-
 def window_aggregates(engine: Engine, w: Window) -> tuple[pd.DataFrame, int]:
-    """`window_counts` and the window's proxy-side failures, from one scan of its rows."""
+    """Answered exchanges per (target, method, route, handler, api_version, status_code)
+    and the window's proxy-side failures, from one scan of its rows."""
     return observed_and_failed(engine, Filter(since=w.start, until=w.end))
 
 
