@@ -130,26 +130,12 @@ def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: E
     return Window(args.baseline_db or args.db, b_start, b_end), Window(args.db, c_start, c_end)
 
 
-def _documented(engine: Engine):  # noqa: ANN202
-    """The documented tables, synced into the store; from the data files if it is read-only."""
-    import pandas as pd
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from analysis.load import documented_codes
-    from db.documented import documented_rows, sync_documented
-
-    try:
-        sync_documented(engine)
-        return documented_codes(engine)
-    except SQLAlchemyError:
-        return pd.DataFrame(documented_rows())
-
-
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
     from analysis.compare import AgainstError
     from analysis.config import load_config
     from analysis.drift import documented_sets, find_drift, route_counts
+    from analysis.report_cli import documented_frame
     from analysis.drift_render import records
     from analysis.drift_store import window_aggregates, window_info
     from analysis.report_cli import background
@@ -165,7 +151,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     b_obs, b_failed = b_counts()
     against = args.against or cfg.options.get("against", "seed")
     try:
-        doc = documented_sets(c_obs, _documented(engine), against)
+        doc = documented_sets(c_obs, documented_frame(engine), against)
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
     findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc)
