@@ -27,6 +27,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
+from db.streams import EXIT_BODY_MAX, MESSAGES, MessageScanner, exit_status, outcome_kind
 from db.target import TargetTracker, upstream_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
@@ -41,18 +42,42 @@ PROBE_CASE_MAX = 64
 
 
 class _Counter:
-    """Stream callable: counts bytes and keeps the first BODY_HEAD bytes when asked to."""
+    """Stream callable: counts bytes."""
 
-    __slots__ = ("n", "head", "keep")
+    __slots__ = ("n",)
+    head = b""
+    kind: str | None = None
 
-    def __init__(self, keep: bool = False) -> None:
-        self.n, self.head, self.keep = 0, b"", keep
+    def __init__(self) -> None:
+        self.n = 0
 
     def __call__(self, chunk: bytes) -> bytes:
         self.n += len(chunk)
-        if self.keep and len(self.head) < BODY_HEAD:
-            self.head += chunk[: BODY_HEAD - len(self.head)]
         return chunk
+
+
+class _HeadCounter(_Counter):
+    """Counts bytes and keeps the first `limit` bytes (error bodies, /version, /wait)."""
+
+    __slots__ = ("head", "limit", "kind")
+
+    def __init__(self, limit: int = BODY_HEAD, kind: str | None = None) -> None:
+        self.n, self.head, self.limit, self.kind = 0, b"", limit, kind
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.n += len(chunk)
+        if len(self.head) < self.limit:
+            self.head += chunk[: self.limit - len(self.head)]
+        return chunk
+
+
+def response_stream(status: int, kind: str | None, wants_body: bool) -> _Counter | MessageScanner:
+    """The stream callable for one response, chosen once at its headers: most answers are
+    only counted; a 2xx message stream is scanned for errors, a 2xx wait/exec body and an
+    error or /version body keep their start."""
+    if kind is not None and 200 <= status < 300:
+        return MessageScanner() if kind == MESSAGES else _HeadCounter(EXIT_BODY_MAX, kind)
+    return _HeadCounter() if status >= 400 or wants_body else _Counter()
 
 
 def is_loopback(host: str) -> bool:
@@ -206,8 +231,10 @@ class DockerRecorder:
         if self.writer is None:  # stored at `done` without a status: do not deliver it now
             flow.kill()
             return
-        keep = flow.response.status_code >= 400 or self.tracker.wants_body(flow.request.path)
-        flow.response.stream = _Counter(keep)
+        req = flow.request
+        flow.response.stream = response_stream(flow.response.status_code,
+                                               outcome_kind(req.method, req.path),
+                                               self.tracker.wants_body(req.path))
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._record(flow, None)
@@ -230,12 +257,14 @@ class DockerRecorder:
         if self.in_flight.pop(flow.id, None) is None or self.writer is None:
             return
         req, resp = flow.request, flow.response
-        out = resp.stream if resp is not None and isinstance(resp.stream, _Counter) else None
+        out = resp.stream if resp is not None and isinstance(
+            resp.stream, (_Counter, MessageScanner)) else None
         inp = req.stream if isinstance(req.stream, _Counter) else None
         status = resp.status_code if resp is not None and resp.timestamp_start else None
         server = _header(resp.headers, b"server") if resp is not None else None
-        if status is not None and out is not None and out.head:
-            self.tracker.observe(req.method, req.path, status, out.head, server)
+        head = out.head if isinstance(out, _Counter) else b""
+        if status is not None and head:
+            self.tracker.observe(req.method, req.path, status, head, server)
         if error is not None and status is None:
             self.tracker.upstream_failed()
         self.writer.submit(build_row(
@@ -247,12 +276,23 @@ class DockerRecorder:
             user_agent=_header(req.headers, b"user-agent"),
             server=server or self.tracker.identity, target=self.tracker.kind(server),
             client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
-            body_head=out.head if out else b"",
-            target_version=self.tracker.target_version(server),
+            body_head=head, target_version=self.tracker.target_version(server),
             probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name,
+            recorder=self.recorder_name, **_outcome(out),
         ))
         self.recorded += 1
+
+
+def _outcome(out: _Counter | MessageScanner | None) -> dict:
+    """The stream_error / stream_error_count / exit_code arguments of build_row."""
+    if isinstance(out, MessageScanner):
+        out.finish()
+        return {"stream_error_text": out.first, "stream_error_count": out.count}
+    if out is not None and out.kind is not None and out.head:
+        code, error = exit_status(out.kind, out.head)
+        return {"exit_code": code, "stream_error_text": error,
+                "stream_error_count": 1 if error else None}
+    return {}
 
 
 addons = [DockerRecorder()]

@@ -31,6 +31,11 @@ _SECRET_QUERY = re.compile(r"buildargs|auth|passw|secret|token|cred", re.I)
 # empty or unusual: the daemon echoes an invalid Env entry whole ("invalid environment
 # variable: =s3cret"), so any token with an `=` counts.
 _ENV_PAIR = re.compile(r"(?<![^\s,\[(\"':])([^\s=,\[\]\"':]*)=(\"[^\"]*\"|'[^']*'|[^\s,\]\"']+)")
+# Registry errors echo URLs, and a URL may carry `user:password@` (a pull `fromSrc` or a
+# registry mirror), or an auth header's credentials ("Basic dXNlcjpwYXNz"): both redacted.
+# Query strings (`?account=bob&scope=...`, the token server's) are `KEY=value` pairs above.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']+@")
+_AUTH_VALUE = re.compile(r"\b(Basic|Bearer)\s+(?=[A-Za-z0-9._~+/=-]*[0-9+/=._~-])[A-Za-z0-9._~+/=-]{8,}")
 
 
 def decode_raw(raw: bytes) -> str:
@@ -56,7 +61,10 @@ def redact_query(query: str | None) -> str | None:
 
 
 def redact_text(text: str) -> str:
-    """`FOO=secret` -> `FOO=REDACTED` (error texts may echo Env entries)."""
+    """`FOO=secret` -> `FOO=REDACTED` (error texts may echo Env entries); credentials in
+    URLs (`https://user:pw@host` -> `https://REDACTED@host`) and auth header values too."""
+    text = _URL_USERINFO.sub(r"\1REDACTED@", text)
+    text = _AUTH_VALUE.sub(r"\1 REDACTED", text)
     return _ENV_PAIR.sub(lambda m: f"{m.group(1)}=REDACTED", text)
 
 
@@ -71,8 +79,20 @@ def error_message(body_head: bytes, route: str | None) -> str | None:
         except (ValueError, AttributeError):
             m = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)', text)
             text = m.group(1) if m else text
+    return short_text(text)
+
+
+def short_text(text: str) -> str | None:
+    """An error text as stored: whitespace folded, redacted, capped at 200 characters."""
     text = redact_text(" ".join(text.split()))
     return text[:ERROR_MESSAGE_MAX] or None
+
+
+def stream_error(text: str | None, route: str | None) -> str | None:
+    """An error from inside a 200 stream (or /wait), stored exactly like `error_message`."""
+    if not text or route in _SENSITIVE_ROUTES:
+        return None
+    return short_text(text)
 
 
 def utc_from_timestamp(ts: float) -> datetime:
@@ -86,7 +106,9 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
               target: str | None = None, client: str | None = None,
               body_head: bytes = b"", target_version: str | None = None,
               probe_case: str | None = None, recorder: str | None = None,
-              denied: bool = False) -> dict[str, Any]:
+              denied: bool = False, stream_error_text: str | None = None,
+              stream_error_count: int | None = None,
+              exit_code: int | None = None) -> dict[str, Any]:
     """Everything known about one exchange -> a dict of `exchanges` columns."""
     path, query = split_target(raw_target)
     m = match(method, path)
@@ -115,6 +137,9 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
         "probe_case": probe_case,
         "recorder": recorder,
         "denied": denied,
+        "stream_error": stream_error(stream_error_text, m.route),
+        "stream_error_count": stream_error_count,
+        "exit_code": exit_code,
     }
 
 
