@@ -1,0 +1,93 @@
+"""Large streams pass the message scanner with flat memory and unchanged bytes.
+
+A 300 MB `docker load` (the request streamed upstream, its answer a message stream that is
+scanned), and a legacy `docker build` whose RUN prints ~40 MB before failing (a response of
+~200k JSON messages, every one through the scanner). Peak RSS (VmHWM) of the mitmdump process
+is measured as in test_large_bodies.py. Figures are printed (pytest -s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import DOCKER, IMAGE, docker_cli
+from fault_helpers import proc_stats, query
+from test_large_bodies import MB, _random_file, _sha_through
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+TAG = "dd-streams-large:load"
+
+
+def _sha_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def test_300mb_load_through_the_scanner(docker_host: str, recorder, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    _random_file(rootfs / "blob", 300 * MB)
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run([DOCKER, "-H", docker_host, "import", "-", TAG], stdin=tar.stdout,
+                              capture_output=True, timeout=600)
+    assert tar.wait(60) == 0 and imported.returncode == 0, imported.stderr
+    (rootfs / "blob").unlink()
+    saved = tmp_path / "saved.tar"
+    try:
+        with open(saved, "wb") as out:
+            assert subprocess.run([DOCKER, "-H", docker_host, "save", TAG], stdout=out,
+                                  timeout=600).returncode == 0
+        want = _sha_file(saved)
+        assert docker_cli(docker_host, "rmi", TAG).returncode == 0
+        pid = recorder.proc.pid
+        start = proc_stats(pid)["hwm_kb"]
+        with open(saved, "rb") as body:
+            loaded = subprocess.run([DOCKER, "-H", recorder.host, "load"], stdin=body,
+                                    capture_output=True, timeout=600)
+        assert loaded.returncode == 0, loaded.stderr
+        peak = proc_stats(pid)["hwm_kb"]
+        assert _sha_through(docker_host, "save", TAG) == want  # the bytes arrived unchanged
+    finally:
+        docker_cli(docker_host, "rmi", "-f", TAG)
+    size = saved.stat().st_size
+    print(f"\n300 MB load ({size // MB} MB): proxy peak RSS {start} kB -> {peak} kB")
+    assert peak - start < 32_000, "the proxy's memory grew with the body"
+    assert recorder.stop() == 0
+    rows = query(recorder.db, "SELECT status_code, request_bytes, stream_error, "
+                 "stream_error_count FROM exchanges WHERE route = '/images/load'")
+    assert rows == [(200, size, None, 0)]
+
+
+def test_build_printing_40mb_then_failing(recorder, tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        f"FROM {IMAGE}\n"
+        "RUN head -c 40000000 /dev/zero | tr '\\0' x | fold -w 199 && exit 7\n")
+    pid = recorder.proc.pid
+    start = proc_stats(pid)["hwm_kb"]
+    proc = subprocess.Popen([DOCKER, "-H", recorder.host, "build", "-t", "dd-streams-large:b",
+                             str(ctx)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/bin:/bin"})
+    lines = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines += line.startswith(b"xxxx")
+    err = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(600) != 0
+    peak = proc_stats(pid)["hwm_kb"]
+    print(f"\n40 MB build output ({lines} lines): proxy peak RSS {start} kB -> {peak} kB")
+    assert lines == 40_000_000 // 199 + 1  # every line reached the client
+    assert b"non-zero code: 7" in err
+    assert peak - start < 32_000
+    assert recorder.stop() == 0
+    rows = query(recorder.db, "SELECT status_code, stream_error, stream_error_count, "
+                 "response_bytes FROM exchanges WHERE route = '/build'")
+    assert len(rows) == 1 and rows[0][0] == 200 and rows[0][2] == 1, rows
+    assert "non-zero code: 7" in rows[0][1] and rows[0][3] > 40_000_000
