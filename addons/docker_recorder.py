@@ -27,7 +27,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
-from db.streams import EXIT_BODY_MAX, MESSAGES, MessageScanner, exit_status, outcome_kind
+from db.streams import EXEC, EXIT_BODY_MAX, MESSAGES, MessageScanner, exit_status, outcome_kind
 from db.target import TargetTracker, upstream_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
@@ -290,8 +290,9 @@ def _outcome(out: _Counter | MessageScanner | None) -> dict:
         return {"stream_error_text": out.first, "stream_error_count": out.count}
     if out is not None and out.kind is not None and out.head:
         code, error = exit_status(out.kind, out.head)
+        # a wait answer has an Error field (0 or 1 errors); an exec inspect has none
         return {"exit_code": code, "stream_error_text": error,
-                "stream_error_count": 1 if error else None}
+                "stream_error_count": None if out.kind == EXEC else int(error is not None)}
     return {}
 
 

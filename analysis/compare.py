@@ -334,8 +334,17 @@ class Report:
         return bool(self.summary.get("undocumented_codes"))
 
     def to_dict(self) -> dict:
-        """The JSON shape: {"routes": [...], "summary": {...}}; observed keys are strings."""
-        return {"routes": _records(self.routes[ROUTE_KEYS]), "summary": _plain(self.summary)}
+        """The JSON shape: {"routes": [...], "summary": {...}}; observed keys are strings.
+        With outcomes attached (analysis.outcomes.report) every row has `stream_errors` and
+        the routes that told exit statuses (wait, exec inspect) `exit_codes`."""
+        rows = _records(self.routes[ROUTE_KEYS])
+        if "stream_errors" in self.routes:
+            for row, errors, exits in zip(rows, self.routes["stream_errors"],
+                                          self.routes["exit_codes"], strict=True):
+                row["stream_errors"] = _plain(errors)
+                if exits:
+                    row["exit_codes"] = _plain(exits)
+        return {"routes": rows, "summary": _plain(self.summary)}
 
 
 def make_report(observed: pd.DataFrame, documented: pd.DataFrame, unknown: pd.DataFrame,

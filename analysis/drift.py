@@ -32,7 +32,12 @@ FINDING_COLUMNS = [*KEYS, "kind", "code", "baseline_n", "current_n", "baseline_c
                    "current_count", "baseline_share", "current_share", "statistic", "dof",
                    "p_value", "p_adjusted", "effect", "cramers_v", "baseline_counts",
                    "current_counts", "documented"]
-KINDS = ("new_code", "vanished_code", "share_shift", "newly_undocumented")
+KINDS = ("new_code", "vanished_code", "share_shift", "newly_undocumented",
+         "stream_error_shift", "exit_code_shift")
+# Kinds whose candidates come with their figures (analysis.outcomes.drift) and whose effect
+# must reach min_effect, like share_shift.
+_FINISHED = ("stream_error_shift", "exit_code_shift")
+_SHIFTS = ("share_shift", *_FINISHED)
 CORRECTIONS = ("holm", "bh", "bonferroni", "none")
 
 
@@ -220,23 +225,31 @@ def _finish(f: dict) -> dict:
 
 
 def find_drift(baseline: pd.DataFrame, current: pd.DataFrame, params: DriftParams = DriftParams(),
-               documented: dict[tuple, frozenset[int]] | None = None) -> pd.DataFrame:
+               documented: dict[tuple, frozenset[int]] | None = None,
+               extra: list[dict] | None = None) -> pd.DataFrame:
     """Findings between two count tables (COUNT_COLUMNS), one row per finding (FINDING_COLUMNS).
 
     `documented` maps (target, method, route) to the codes a table documents for it (absent
     routes: {404}); a significant new code outside that set is `newly_undocumented`.
+    `extra`: more candidates with raw p-values (analysis.outcomes.drift), corrected together
+    with these.
     """
     pairs = paired(apply_filters(baseline, params), apply_filters(current, params))
     cands = [c for key, table in pairs.items() for c in _route_candidates(key, table, params)]
+    cands += extra or []
     if not cands:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     p_adj = adjust(np.array([c["p_value"] for c in cands]), params.correction)
     found = []
     for cand, pa in zip(cands, p_adj, strict=True):
-        if pa >= params.alpha or (cand["kind"] == "share_shift"
+        if pa >= params.alpha or (cand["kind"] in _SHIFTS
                                   and cand["effect"] < params.min_effect):
             continue
-        cand = _finish(cand | {"p_adjusted": float(pa)})
+        cand = cand | {"p_adjusted": float(pa)}
+        if cand["kind"] in _FINISHED:
+            found.append(cand)
+            continue
+        cand = _finish(cand)
         doc = (documented or {}).get(tuple(cand[k] for k in KEYS))
         if doc is not None:
             cand["documented"] = sorted(doc)

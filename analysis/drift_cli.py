@@ -154,7 +154,10 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
         doc = documented_sets(c_obs, documented_frame(engine), against)
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
-    findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc)
+    from analysis.outcomes.drift import window_candidates
+
+    extra = window_candidates(b_engine, baseline, engine, current, params)
+    findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc, extra)
     result = {"findings": records(findings),
               "baseline": window_info(b_engine, baseline, b_obs, b_failed),
               "current": window_info(engine, current, c_obs, c_failed)}

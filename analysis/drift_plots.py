@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 KIND_COLORS = {"new_code": "#f59f00", "vanished_code": "#1098ad", "share_shift": "#ae3ec9",
-               "newly_undocumented": "#d6336c"}
+               "newly_undocumented": "#d6336c", "stream_error_shift": "#f76707",
+               "exit_code_shift": "#e8590c"}
 
 
 def _bounds(engine: Engine, start: datetime | None, end: datetime | None

@@ -17,7 +17,8 @@ __all__ = ["records", "render", "render_history", "wants_color"]
 HEADERS = ["kind", "target", "method", "route", "code", "baseline", "current", "effect",
            "p (adj.)"]
 KIND_COLOR = {"new_code": "yellow", "vanished_code": "cyan", "share_shift": "magenta",
-              "newly_undocumented": "bold-red"}
+              "newly_undocumented": "bold-red", "stream_error_shift": "bold-red",
+              "exit_code_shift": "red"}
 
 
 def _plain(v: Any) -> Any:

@@ -54,10 +54,13 @@ def heatmap(routes: pd.DataFrame, ax: Axes | None = None) -> Figure:
     norm = LogNorm(vmin=1, vmax=max(max(counts), 2))
     blues = matplotlib.colormaps["Blues"]
     for y, r in enumerate(routes.itertuples()):
+        errors = getattr(r, "stream_errors", None) or {}
         for x, code in enumerate(codes):
             n, doc = r.observed.get(code, 0), code in r.documented
             bad = code in r.undocumented
             _cell(ax, x, y, n, doc, bad, blues(0.25 + 0.7 * norm(n)) if n else None)
+            if n and errors.get(code):
+                _split(ax, x, y, n, min(errors[code], n))
     ax.set_xlim(-0.5, len(codes) - 0.5)
     ax.set_ylim(len(routes) - 0.5, -0.5)
     ax.set_xticks(range(len(codes)), [str(c) for c in codes])
@@ -96,8 +99,22 @@ def _cell(ax: Axes, x: int, y: int, n: int, documented: bool, undocumented: bool
                                edgecolor=PALETTE["documented"], lw=1.6))
 
 
+STREAM_ERROR = "#f76707"
+
+
+def _split(ax: Axes, x: int, y: int, n: int, with_error: int) -> None:
+    """A 2xx cell split: the right part (its share) answered with an error in the stream."""
+    width = max(0.9 * with_error / n, 0.12)
+    ax.add_patch(Rectangle((x + .45 - width, y - .42), width, .84, color=STREAM_ERROR))
+    for t in list(ax.texts):  # the cell's count becomes "clean|with error"
+        if t.get_position() == (x, y):
+            t.set_text(f"{n - with_error}|{with_error}")
+            t.set_fontsize(7)
+
+
 def _heatmap_legend() -> list[Patch]:
     return [
+        Patch(facecolor=STREAM_ERROR, label="2xx with an error in its stream (clean|error)"),
         Patch(facecolor=matplotlib.colormaps["Blues"](0.6), edgecolor=PALETTE["documented"],
               lw=1.6, label="observed, documented (count)"),
         Patch(facecolor=PALETTE["undocumented"], label="observed, NOT documented"),

@@ -104,6 +104,7 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     """
     from analysis import load
     from analysis.compare import make_report
+    from analysis.outcomes import report as outcomes
 
     flt = flt or load.Filter()
     step = getattr(progress, "update", lambda _msg: None)
@@ -121,7 +122,9 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
                  "target": flt.target, "method": flt.method, "route": flt.route}}
-    return make_report(observed, documented, unknown, failures, against, extra)
+    report = make_report(observed, documented, unknown, failures, against, extra)
+    step("reading errors inside streams and exit statuses")
+    return outcomes.attach(report, *outcomes.load(engine, flt))
 
 
 def _iso(t: datetime | None) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from analysis import render
 from analysis.compare import Report
+from analysis.outcomes import report as outcomes
 
 
 def _s(value: object) -> str:
@@ -70,6 +71,12 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
     sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
             _codes(v["only_engine"]), _codes(v["only_swarm"])]
            for v in s.get("swarm_vs_engine", [])]
+    return {**_base_findings(report, undoc, unobs, never, unknown, failures, sve),
+            **outcomes.sections(report)}
+
+
+def _base_findings(report: Report, undoc: list, unobs: list, never: list, unknown: list,
+                   failures: list, sve: list) -> dict[str, tuple[list[str], list[list[object]]]]:
     return {
         "Undocumented codes (observed, not in the table)":
             (["target", "method", "route", "code", "count", "documented"], undoc),
@@ -137,6 +144,12 @@ def to_csv(report: Report) -> str:
     for u in report.summary.get("unknown_routes", []):
         rows.append([u["target"], u["method"], None, None, u["status_code"], u["count"],
                      "unknown-route"])
+    if "stream_errors" in report.routes:
+        for r in report.routes.itertuples():
+            rows += [[r.target, r.method, r.route, _s(r.handler), c, n, "stream-error"]
+                     for c, n in r.stream_errors.items()]
+            rows += [[r.target, r.method, r.route, _s(r.handler), c, n, "exit-status"]
+                     for c, n in r.exit_codes.items()]
     for f in report.summary.get("proxy_failures", []):
         rows.append([f["target"], f["method"], f["route"], None, None, f["count"],
                      "proxy-failure"])

@@ -8,7 +8,8 @@ from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, t
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
-SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed")
+SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_streams",
+                       "ix_exchanges_exits")
 
 
 class Base(DeclarativeBase):
@@ -66,6 +67,13 @@ class Exchange(Base):
               sqlite_where=text("route IS NULL")).ddl_if(dialect="sqlite"),
         Index("ix_exchanges_failed", "target", "method", "route", "error", "started_at",
               sqlite_where=text("status_code IS NULL")).ddl_if(dialect="sqlite"),
+        # The few answers with an outcome inside (analysis.outcomes): scanned streams and
+        # /wait answers (stream_error_count set), and exit statuses.
+        Index("ix_exchanges_streams", "target", "method", "route", "status_code",
+              "stream_error_count", "stream_error", "started_at",
+              sqlite_where=text("stream_error_count IS NOT NULL")).ddl_if(dialect="sqlite"),
+        Index("ix_exchanges_exits", "target", "method", "route", "exit_code", "started_at",
+              sqlite_where=text("exit_code IS NOT NULL")).ddl_if(dialect="sqlite"),
     )
 
 
