@@ -123,6 +123,11 @@ def _header(headers: http.Headers, name: bytes) -> str | None:
     return ", ".join(v.decode("utf-8", "surrogateescape") for v in values) if values else None
 
 
+def _method(raw: bytes) -> str:
+    """`flow.request.method` (decoded, upper-cased) without the property's lookups."""
+    return raw.decode("utf-8", "surrogateescape").upper()
+
+
 def take_probe_case(headers: http.Headers) -> str | None:
     """Remove dockdrift's probe-case header (if any) and return its value, capped."""
     fields = headers.fields
@@ -231,10 +236,11 @@ class DockerRecorder:
         if self.writer is None:  # stored at `done` without a status: do not deliver it now
             flow.kill()
             return
-        req = flow.request
-        flow.response.stream = response_stream(flow.response.status_code,
-                                               outcome_kind(req.method, req.path),
-                                               self.tracker.wants_body(req.path))
+        path = flow.request.path
+        flow.response.stream = response_stream(
+            flow.response.status_code,
+            outcome_kind(_method(flow.request.data.method), path),
+            self.tracker.wants_body(path))
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._record(flow, None)
@@ -257,6 +263,8 @@ class DockerRecorder:
         if self.in_flight.pop(flow.id, None) is None or self.writer is None:
             return
         req, resp = flow.request, flow.response
+        data = req.data
+        method = _method(data.method)
         out = resp.stream if resp is not None and isinstance(
             resp.stream, (_Counter, MessageScanner)) else None
         inp = req.stream if isinstance(req.stream, _Counter) else None
@@ -264,21 +272,22 @@ class DockerRecorder:
         server = _header(resp.headers, b"server") if resp is not None else None
         head = out.head if isinstance(out, _Counter) else b""
         if status is not None and head:
-            self.tracker.observe(req.method, req.path, status, head, server)
+            self.tracker.observe(method, req.path, status, head, server)
         if error is not None and status is None:
             self.tracker.upstream_failed()
+        kind, version = self.tracker.kind_and_version(server)
+        peer = flow.client_conn.peername
         self.writer.submit(build_row(
-            method=req.method, raw_target=req.data.path, started=req.timestamp_start,
+            method=method, raw_target=data.path, started=data.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
             status_code=status, error=error,
-            request_bytes=inp.n if inp else len(req.raw_content or b""),
+            request_bytes=inp.n if inp else len(data.content or b""),
             response_bytes=out.n if out else None,
             user_agent=_header(req.headers, b"user-agent"),
-            server=server or self.tracker.identity, target=self.tracker.kind(server),
-            client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
-            body_head=head, target_version=self.tracker.target_version(server),
+            server=server or self.tracker.identity, target=kind,
+            client=peer[0] if peer else None, body_head=head, target_version=version,
             probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name, **_outcome(out),
+            recorder=self.recorder_name, **(_outcome(out) if out is not None else {}),
         ))
         self.recorded += 1
 

@@ -168,8 +168,9 @@ def generate(db: Path, rows: int, *, days: float = 28.0, end: datetime | None = 
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: index builds sort in memory
     conn.execute("PRAGMA journal_mode=WAL")
     indexes = _drop_indexes(conn)
-    sql = (f"INSERT INTO exchanges ({', '.join(COLUMNS)}) "
-           f"VALUES ({', '.join('?' * len(COLUMNS))})")
+    # `denied` (schema 2) is NOT NULL: every generated exchange passed the proxy
+    sql = (f"INSERT INTO exchanges ({', '.join(COLUMNS)}, denied) "
+           f"VALUES ({', '.join('?' * len(COLUMNS))}, 0)")
     bar = Progress("generate", rows, enabled=progress)
     done, last_min, prefix = 0, -1, ""
     while done < rows:

@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,7 @@ def _helper(workdir: Path):
     return ctypes.CDLL(str(lib))
 
 
+@lru_cache(maxsize=4)
 def _message_chunks(kind: str) -> list[bytes]:
     if kind == "stream":
         line = b'{"stream":"Step 2/3 : RUN make -j2 all   ---> Running in 0123456789ab\\n"}\r\n'

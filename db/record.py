@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -95,8 +95,12 @@ def stream_error(text: str | None, route: str | None) -> str | None:
     return short_text(text)
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def utc_from_timestamp(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+    """A POSIX timestamp -> naive UTC (one addition: the recorder calls it per exchange)."""
+    return _EPOCH + timedelta(seconds=ts)
 
 
 def build_row(*, method: str, raw_target: bytes, started: float, ended: float | None,

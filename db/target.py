@@ -12,11 +12,18 @@ import http.client
 import logging
 import re
 import threading
+from functools import lru_cache
 
 from db.implementations import Identity, from_server_header, from_version_body
 
 log = logging.getLogger("dockdrift")
 _IDENTITY_PATH = re.compile(r"(/v[0-9.]+)?/(version|info)(\?.*)?\Z")
+
+
+@lru_cache(maxsize=64)
+def _server_header(header: str | None) -> tuple[str, str] | None:
+    """from_server_header, cached: an upstream sends the same Server header every time."""
+    return from_server_header(header)
 
 
 def upstream_from_mode(modes: object) -> tuple[str, int] | None:
@@ -48,7 +55,7 @@ class TargetTracker:
             return self.forced
         if self.detected:
             return self.detected
-        found = from_server_header(server_header)
+        found = _server_header(server_header)
         return found[0] if found else None
 
     def target_version(self, server_header: str | None) -> str | None:
@@ -56,10 +63,23 @@ class TargetTracker:
         kind = self.kind(server_header)
         if self.detected and self.detected == kind:
             return self.version
-        found = from_server_header(server_header)
+        found = _server_header(server_header)
         return found[1] if found and found[0] == kind else None
 
+    def kind_and_version(self, server_header: str | None) -> tuple[str | None, str | None]:
+        """`kind` and `target_version` in one call (the recorder asks for both per exchange)."""
+        kind = self.forced or self.detected
+        if kind is None:
+            found = _server_header(server_header)
+            kind = found[0] if found else None
+        if self.detected and self.detected == kind:
+            return kind, self.version
+        found = _server_header(server_header)
+        return kind, (found[1] if found and found[0] == kind else None)
+
     def wants_body(self, path: str) -> bool:
+        if "/version" not in path and "/info" not in path:  # most traffic: no regex
+            return False
         return _IDENTITY_PATH.match(path) is not None
 
     def observe(self, method: str, path: str, status: int, body_head: bytes,
