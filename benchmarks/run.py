@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import generate, hooks, recording, scale, storage  # noqa: E402
+from benchmarks import generate, hooks, recording, saturation, scale, storage  # noqa: E402
 
-PARTS = ("hooks", "recording", "storage", "scale")
+PARTS = ("hooks", "recording", "storage", "scale", "saturation")
 
 
 def _existing_rows(db: Path) -> int:
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setups", default=",".join(recording.SETUPS),
                    help="recording: comma-separated subset of " + ",".join(recording.SETUPS))
     p.add_argument("--exchanges", type=int, default=5000, help="hooks: exchanges fed")
+    p.add_argument("--mb", type=int, default=20, help="saturation: MB printed per build")
+    p.add_argument("--streams", type=int, default=2, help="saturation: concurrent builds")
     p.add_argument("--rows", type=int, default=int(os.environ.get("DOCKDRIFT_BENCH_ROWS",
                                                                   1_000_000)))
     p.add_argument("--big-rows", type=int, default=int(os.environ.get("DOCKDRIFT_BENCH_BIG_ROWS",
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(args.parts) - set(PARTS):
         p.error(f"unknown part(s) {', '.join(sorted(set(args.parts) - set(PARTS)))}: "
                 f"use {', '.join(PARTS)}")
-    parts = args.parts or list(PARTS)
+    parts = args.parts or [p for p in PARTS if p != "saturation"]  # saturation: on request
     log = (lambda msg: print(msg, file=sys.stderr)) if sys.stderr.isatty() or args.json \
         else (lambda msg: None)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         setups = tuple(s for s in args.setups.split(",") if s)
         out["recording"] = recording.run(rounds=args.rounds, duration=args.duration,
                                          concurrency=args.concurrency, setups=setups, progress=log)
+    if "saturation" in parts:
+        out["saturation"] = saturation.run(rounds=args.rounds, duration=args.duration,
+                                           streams=args.streams, mb=args.mb, progress=log)
     sizes = [args.rows] + ([args.big_rows] if args.big_rows else [])
     if "storage" in parts or "scale" in parts:
         dbs = {n: store(args.workdir, n, log) for n in sizes}
@@ -120,6 +125,8 @@ def render(out: dict) -> str:
         if r.get("skipped"):
             lines.append(f"  skipped: {', '.join(r['skipped'])} (dockdrift capture unavailable)")
         lines.append("")
+    if "saturation" in out:
+        lines += render_saturation(out["saturation"])
     for n, st in out.get("storage", {}).items():
         lines.append(f"storage at {int(n):,} rows: {st['bytes_per_row']:.0f} bytes/row "
                      f"({', '.join(f'{k} {v:.0f}' for k, v in st['per_object'].items())})")
@@ -136,6 +143,18 @@ def render(out: dict) -> str:
         lines.append(f"  report/floor {sc['report_over_floor']}x, drift/floor "
                      f"{sc['drift_over_floor']}x (floor = the same 6-column GROUP BY in sqlite3)")
     return "\n".join(lines)
+
+
+def render_saturation(sat: dict) -> list[str]:
+    lines = [f"saturation: wrk -t2 -c16 on GET /v1.41/_ping, {sat['streams']} concurrent builds "
+             f"printing {sat['mb_per_build']} MB; {sat['rounds']} rounds, medians"]
+    for name, s in sat["setups"].items():
+        cols = [f"{k} {s[k]:.1f}" for k in ("small_rps", "stream_mbps", "stream_cpu_ms_per_mb")
+                if s.get(k) is not None]
+        lines.append(f"  {name:7} " + ", ".join(cols) + f", stored {s.get('stored')}")
+    lines += [f"  {k} {v:.3f}" for k, v in sat.items() if k.endswith(("_small_rps",
+                                                                       "_stream_mbps"))]
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""Throughput at saturation, alternated setups: small requests (wrk) and stream-heavy builds.
+
+Setups: `bare` (mitmdump streaming every body, benchmarks/stream_only.py), `addon` (the
+recorder), `noscan` (the recorder without in-stream parsing, benchmarks/addon_noscan.py).
+Each round runs every setup once, in turn (ABC ABC ...), so a load that comes and goes on a
+shared machine hits all of them; ratios are medians of per-round ratios.
+
+- small: `wrk -t2 -c16 -d<duration>s` on `GET /v1.41/_ping` (the brief's saturation load)
+- stream: `streams` concurrent legacy builds whose RUN prints `mb` MB (~5000 JSON messages per
+  MB, every one through the recorder's scanner) and then fails (no image is left behind);
+  throughput in MB/s of stream relayed, and the proxy's CPU per MB
+
+    python benchmarks/run.py saturation --rounds 5 --duration 10
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+import statistics
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.recording import UPSTREAM, Setup, _command, _free_port, _wait_port, cpu_seconds
+from benchmarks.recording import stop as stop_setup
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUPS = ("bare", "addon", "noscan")
+
+
+def start(name: str, workdir: Path) -> Setup:
+    port, db = _free_port(), workdir / f"{name}.sqlite"
+    log = workdir / f"{name}.log"
+    cmd = _command("addon" if name != "bare" else "bare", port, db)
+    if name == "noscan":
+        cmd[cmd.index(str(ROOT / "addons" / "docker_recorder.py"))] = \
+            str(ROOT / "benchmarks" / "addon_noscan.py")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=ROOT)
+    _wait_port(port, proc, log)
+    return Setup(name, port, proc, db if name != "bare" else None)
+
+
+def wrk(port: int, duration: float, threads: int = 2, connections: int = 16,
+        path: str = "/v1.41/_ping") -> float:
+    """Requests per second that wrk reached (saturation: wrk sends as fast as answered)."""
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:.0f}s",
+                          f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         timeout=duration + 60, check=True).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert m, out
+    return float(m.group(1))
+
+
+def _context(mb: int) -> bytes:
+    dockerfile = (f"FROM busybox:local\nRUN head -c {mb * 1_000_000} /dev/zero | tr '\\0' x | "
+                  "fold -w 199 && exit 1\n").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+    return buf.getvalue()
+
+
+def _build(port: int, context: bytes, out: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("POST", "/v1.41/build?nocache=1&rm=1&forcerm=1&q=0", body=context,
+                 headers={"Content-Type": "application/x-tar"})
+    resp = conn.getresponse()
+    n = 0
+    while chunk := resp.read(65536):
+        n += len(chunk)
+    conn.close()
+    out.append(n)
+
+
+def stream_round(port: int, streams: int, mb: int) -> tuple[float, float]:
+    """(MB/s of build output relayed, seconds) for `streams` concurrent builds."""
+    context, sizes = _context(mb), []
+    threads = [threading.Thread(target=_build, args=(port, context, sizes)) for _ in range(streams)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return sum(sizes) / 1e6 / elapsed, sum(sizes) / 1e6
+
+
+def run(*, rounds: int = 5, duration: float = 10.0, streams: int = 2, mb: int = 20,
+        loads: tuple[str, ...] = ("small", "stream"), setups: tuple[str, ...] = SETUPS,
+        progress=lambda msg: None) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="dockdrift-sat-"))
+    started = [start(n, workdir) for n in setups]
+    per: dict[str, dict[str, list[float]]] = {s.name: {"small_rps": [], "stream_mbps": [],
+                                                       "stream_cpu_ms_per_mb": []}
+                                              for s in started}
+    try:
+        for k in range(rounds):
+            for s in started:
+                if "small" in loads:
+                    per[s.name]["small_rps"].append(wrk(s.port, duration))
+                if "stream" in loads:
+                    assert s.proc is not None
+                    cpu0 = cpu_seconds(s.proc.pid)
+                    mbps, total = stream_round(s.port, streams, mb)
+                    per[s.name]["stream_mbps"].append(mbps)
+                    per[s.name]["stream_cpu_ms_per_mb"].append(
+                        (cpu_seconds(s.proc.pid) - cpu0) * 1000 / max(total, 1e-9))
+                progress(f"round {k + 1}/{rounds} {s.name}: " + ", ".join(
+                    f"{key} {v[-1]:.1f}" for key, v in per[s.name].items() if v))
+    finally:
+        for s in started:
+            stop_setup(s)
+    return summarise(per, started) | {"rounds": rounds, "duration_s": duration,
+                                      "streams": streams, "mb_per_build": mb,
+                                      "upstream": UPSTREAM}
+
+
+def summarise(per: dict[str, dict[str, list[float]]], started: list[Setup]) -> dict:
+    out: dict = {"setups": {name: {k: statistics.median(v) if v else None for k, v in m.items()}
+                            | {"rounds": m} for name, m in per.items()}}
+    for s in started:
+        out["setups"][s.name]["stored"] = s.stored
+    if "bare" in per:
+        for name in per:
+            if name == "bare":
+                continue
+            for key in ("small_rps", "stream_mbps"):
+                pairs = list(zip(per[name][key], per["bare"][key], strict=True))
+                if pairs:
+                    out[f"{name}_over_bare_{key}"] = statistics.median(a / b for a, b in pairs)
+    return out
