@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -164,3 +165,31 @@ def test_stream_errors_are_stored_redacted_capped_and_never_for_credential_route
     row = build_row(method="POST", raw_target=b"/v1.41/containers/c/wait", started=1.0,
                     ended=2.0, status_code=200, exit_code=3)
     assert (row["exit_code"], row["stream_error"], row["stream_error_count"]) == (3, None, None)
+
+
+def test_the_addon_scans_only_2xx_stream_routes_and_reads_exit_statuses(tmp_path: Path) -> None:
+    """The addon's hooks with tflows: which stream callable each answer gets, what is stored."""
+    from mitmproxy.test import taddons
+    from test_addon_unit import drive, flow, load_addon, rows
+
+    db = tmp_path / "u.sqlite"
+    rec = load_addon()
+    with taddons.context(rec) as tctx:
+        tctx.configure(rec, dockdrift_db=str(db), dockdrift_target="engine")
+        drive(rec, flow("POST", b"/v1.41/build?t=x", 200), STREAM)
+        drive(rec, flow("POST", b"/v1.41/build", 500), b'{"message":"boom"}')
+        drive(rec, flow("POST", b"/v1.41/containers/c/wait", 200), b'{"StatusCode":137}')
+        drive(rec, flow("GET", b"/v1.41/exec/e/json", 200), b'{"Running":false,"ExitCode":5}')
+        drive(rec, flow("GET", b"/v1.41/containers/json", 200), ERR)  # not a stream route
+        rec.writer.flush()
+        rec.done()
+    got = [(r["route"], r["status_code"], r["stream_error"], r["stream_error_count"],
+            r["exit_code"], r["error_message"]) for r in rows(db)]
+    assert got == [
+        ("/build", 200, "The command '/bin/sh -c exit 3' returned a non-zero code: 3", 1, None,
+         None),
+        ("/build", 500, None, None, None, "boom"),
+        ("/containers/{name:.*}/wait", 200, None, 0, 137, None),
+        ("/exec/{execid:.*}/json", 200, None, None, 5, None),
+        ("/containers/json", 200, None, None, None, None),
+    ]
