@@ -63,9 +63,15 @@ def redact_query(query: str | None) -> str | None:
 def redact_text(text: str) -> str:
     """`FOO=secret` -> `FOO=REDACTED` (error texts may echo Env entries); credentials in
     URLs (`https://user:pw@host` -> `https://REDACTED@host`) and auth header values too."""
-    text = _URL_USERINFO.sub(r"\1REDACTED@", text)
-    text = _AUTH_VALUE.sub(r"\1 REDACTED", text)
-    return _ENV_PAIR.sub(lambda m: f"{m.group(1)}=REDACTED", text)
+    if "://" in text:
+        text = _URL_USERINFO.sub(r"\1REDACTED@", text)
+    if "Basic" in text or "Bearer" in text:
+        text = _AUTH_VALUE.sub(r"\1 REDACTED", text)
+    return _ENV_PAIR.sub(_redacted_pair, text) if "=" in text else text
+
+
+def _redacted_pair(m: re.Match[str]) -> str:
+    return f"{m.group(1)}=REDACTED"
 
 
 def error_message(body_head: bytes, route: str | None) -> str | None:
