@@ -129,3 +129,21 @@ def test_run_py_rejects_an_unknown_part() -> None:
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "nonsense"],
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "unknown part" in r.stderr
+
+
+def test_saturation_summary_and_instruction_workloads_build() -> None:
+    """benchmarks/saturation.py's summary and instructions.py's flows (no wrk, no valgrind)."""
+    from benchmarks import instructions, run, saturation
+
+    per = {"bare": {"small_rps": [100.0, 110.0], "stream_mbps": [10.0, 10.0],
+                    "stream_cpu_ms_per_mb": [5.0, 5.0]},
+           "addon": {"small_rps": [99.0, 105.0], "stream_mbps": [9.8, 10.0],
+                     "stream_cpu_ms_per_mb": [5.1, 5.2]}}
+    out = saturation.summarise(per, [])
+    assert abs(out["addon_over_bare_small_rps"] - (0.99 + 105 / 110) / 2) < 1e-9
+    text = "\n".join(run.render_saturation(out | {"streams": 2, "mb_per_build": 20,
+                                                   "rounds": 2}))
+    assert "addon_over_bare_stream_mbps" in text
+    for kind in instructions.WORKLOADS:
+        flows = instructions._flows(kind, 2)
+        assert len(flows) == 2 and all(chunks for _, chunks in flows)
