@@ -149,7 +149,8 @@ def render_saturation(sat: dict) -> list[str]:
     lines = [f"saturation: wrk -t2 -c16 on GET /v1.41/_ping, {sat['streams']} concurrent builds "
              f"printing {sat['mb_per_build']} MB; {sat['rounds']} rounds, medians"]
     for name, s in sat["setups"].items():
-        cols = [f"{k} {s[k]:.1f}" for k in ("small_rps", "stream_mbps", "stream_cpu_ms_per_mb")
+        cols = [f"{k} {s[k]:.1f}" for k in ("small_rps", "small_cpu_us_per_req", "stream_mbps",
+                                            "stream_cpu_ms_per_mb")
                 if s.get(k) is not None]
         lines.append(f"  {name:7} " + ", ".join(cols) + f", stored {s.get('stored')}")
     lines += [f"  {k} {v:.3f}" for k, v in sat.items() if k.endswith(("_small_rps",

@@ -48,14 +48,14 @@ def start(name: str, workdir: Path) -> Setup:
 
 
 def wrk(port: int, duration: float, threads: int = 2, connections: int = 16,
-        path: str = "/v1.41/_ping") -> float:
-    """Requests per second that wrk reached (saturation: wrk sends as fast as answered)."""
+        path: str = "/v1.41/_ping") -> tuple[float, int]:
+    """(requests per second, requests) that wrk reached (it sends as fast as answered)."""
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:.0f}s",
                           f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
                          timeout=duration + 60, check=True).stdout
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert m, out
-    return float(m.group(1))
+    m, n = re.search(r"Requests/sec:\s+([\d.]+)", out), re.search(r"(\d+) requests in", out)
+    assert m and n, out
+    return float(m.group(1)), int(n.group(1))
 
 
 def _context(mb: int) -> bytes:
@@ -99,16 +99,20 @@ def run(*, rounds: int = 5, duration: float = 10.0, streams: int = 2, mb: int = 
         progress=lambda msg: None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="dockdrift-sat-"))
     started = [start(n, workdir) for n in setups]
-    per: dict[str, dict[str, list[float]]] = {s.name: {"small_rps": [], "stream_mbps": [],
-                                                       "stream_cpu_ms_per_mb": []}
-                                              for s in started}
+    per: dict[str, dict[str, list[float]]] = {
+        s.name: {"small_rps": [], "small_cpu_us_per_req": [], "stream_mbps": [],
+                 "stream_cpu_ms_per_mb": []} for s in started}
     try:
         for k in range(rounds):
             for s in started:
-                if "small" in loads:
-                    per[s.name]["small_rps"].append(wrk(s.port, duration))
+                assert s.proc is not None
+                if "small" in loads:  # proxy CPU per request: steadier than req/s when shared
+                    cpu0 = cpu_seconds(s.proc.pid)
+                    rps, n = wrk(s.port, duration)
+                    per[s.name]["small_rps"].append(rps)
+                    per[s.name]["small_cpu_us_per_req"].append(
+                        (cpu_seconds(s.proc.pid) - cpu0) * 1e6 / max(n, 1))
                 if "stream" in loads:
-                    assert s.proc is not None
                     cpu0 = cpu_seconds(s.proc.pid)
                     mbps, total = stream_round(s.port, streams, mb)
                     per[s.name]["stream_mbps"].append(mbps)
