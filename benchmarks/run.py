@@ -5,6 +5,7 @@
     python benchmarks/run.py hooks              # only the recorder's own CPU per exchange
     python benchmarks/run.py scale --rows 1000000 [--big-rows 10000000]
     python benchmarks/run.py --json > figures.json
+    python benchmarks/run.py saturation         # wrk and stream-heavy builds (not in "all")
 
 `recording` needs the dockerd at DOCKDRIFT_BENCH_UPSTREAM (default 127.0.0.1:2375). `scale`
 generates its stores under --workdir (kept and reused when they already hold the asked rows).
