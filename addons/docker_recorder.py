@@ -27,57 +27,17 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
-from db.streams import EXEC, EXIT_BODY_MAX, MESSAGES, MessageScanner, exit_status, outcome_kind
+from db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
 from db.target import TargetTracker, upstream_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
-BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
 # `dockdrift probe` names the case of each request in this header; the recorder takes it off
 # before the request goes upstream, so the daemon sees exactly what a client would send.
 PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
 PROBE_CASE_MAX = 64
-
-
-class _Counter:
-    """Stream callable: counts bytes."""
-
-    __slots__ = ("n",)
-    head = b""
-    kind: str | None = None
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, chunk: bytes) -> bytes:
-        self.n += len(chunk)
-        return chunk
-
-
-class _HeadCounter(_Counter):
-    """Counts bytes and keeps the first `limit` bytes (error bodies, /version, /wait)."""
-
-    __slots__ = ("head", "limit", "kind")
-
-    def __init__(self, limit: int = BODY_HEAD, kind: str | None = None) -> None:
-        self.n, self.head, self.limit, self.kind = 0, b"", limit, kind
-
-    def __call__(self, chunk: bytes) -> bytes:
-        self.n += len(chunk)
-        if len(self.head) < self.limit:
-            self.head += chunk[: self.limit - len(self.head)]
-        return chunk
-
-
-def response_stream(status: int, kind: str | None, wants_body: bool) -> _Counter | MessageScanner:
-    """The stream callable for one response, chosen once at its headers: most answers are
-    only counted; a 2xx message stream is scanned for errors, a 2xx wait/exec body and an
-    error or /version body keep their start."""
-    if kind is not None and 200 <= status < 300:
-        return MessageScanner() if kind == MESSAGES else _HeadCounter(EXIT_BODY_MAX, kind)
-    return _HeadCounter() if status >= 400 or wants_body else _Counter()
 
 
 def is_loopback(host: str) -> bool:
@@ -232,7 +192,7 @@ class DockerRecorder:
             # refuse rather than answer a request that can no longer be recorded.
             flow.kill()
             return
-        flow.request.stream = _Counter()
+        flow.request.stream = Counter()
         case = take_probe_case(flow.request.headers)
         if case is not None:
             flow.metadata["dockdrift_probe_case"] = case
@@ -273,11 +233,11 @@ class DockerRecorder:
         data = req.data
         method = _method(data.method)
         out = resp.stream if resp is not None and isinstance(
-            resp.stream, (_Counter, MessageScanner)) else None
-        inp = req.stream if isinstance(req.stream, _Counter) else None
+            resp.stream, (Counter, MessageScanner)) else None
+        inp = req.stream if isinstance(req.stream, Counter) else None
         status = resp.status_code if resp is not None and resp.timestamp_start else None
         server = _header(resp.headers, b"server") if resp is not None else None
-        head = out.head if isinstance(out, _Counter) else b""
+        head = out.head if isinstance(out, Counter) else b""
         if status is not None and head:
             self.tracker.observe(method, req.path, status, head, server)
         if error is not None and status is None:
@@ -294,22 +254,9 @@ class DockerRecorder:
             server=server or self.tracker.identity, target=kind,
             client=peer[0] if peer else None, body_head=head, target_version=version,
             probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name, **(_outcome(out) if out is not None else {}),
+            recorder=self.recorder_name, **(outcome_fields(out) if out is not None else {}),
         ))
         self.recorded += 1
-
-
-def _outcome(out: _Counter | MessageScanner | None) -> dict:
-    """The stream_error / stream_error_count / exit_code arguments of build_row."""
-    if isinstance(out, MessageScanner):
-        out.finish()
-        return {"stream_error_text": out.first, "stream_error_count": out.count}
-    if out is not None and out.kind is not None and out.head:
-        code, error = exit_status(out.kind, out.head)
-        # a wait answer has an Error field (0 or 1 errors); an exec inspect has none
-        return {"exit_code": code, "stream_error_text": error,
-                "stream_error_count": None if out.kind == EXEC else int(error is not None)}
-    return {}
 
 
 addons = [DockerRecorder()]

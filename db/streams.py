@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from db.routes import match
 
+BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
 MAX_LINE = 4096  # bytes of one message kept while its end has not arrived
 FIRST_ERROR_RAW = 1000  # characters of the first error kept before redaction (then 200)
 EXIT_BODY_MAX = 4096  # bytes of a wait / exec-inspect body read for the exit status
@@ -214,3 +215,58 @@ def _exit_from_object(kind: str, obj: dict) -> tuple[int | None, str | None]:
     if kind == EXEC and obj.get("Running") is False and isinstance(obj.get("ExitCode"), int):
         return obj["ExitCode"], None
     return None, None
+
+
+# -- the recorder's stream callables (mitmproxy calls one per chunk; chosen once per answer)
+
+class Counter:
+    """Stream callable: counts bytes."""
+
+    __slots__ = ("n",)
+    head = b""
+    kind: str | None = None
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.n += len(chunk)
+        return chunk
+
+
+class HeadCounter(Counter):
+    """Counts bytes and keeps the first `limit` bytes (error bodies, /version, /wait)."""
+
+    __slots__ = ("head", "limit", "kind")
+
+    def __init__(self, limit: int = BODY_HEAD, kind: str | None = None) -> None:
+        self.n, self.head, self.limit, self.kind = 0, b"", limit, kind
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.n += len(chunk)
+        if len(self.head) < self.limit:
+            self.head += chunk[: self.limit - len(self.head)]
+        return chunk
+
+
+def response_stream(status: int, kind: str | None,
+                    wants_body: bool) -> Counter | MessageScanner:
+    """The stream callable for one response, chosen once at its headers: most answers are
+    only counted; a 2xx message stream is scanned for errors, a 2xx wait/exec body and an
+    error or /version body keep their start."""
+    if kind is not None and 200 <= status < 300:
+        return MessageScanner() if kind == MESSAGES else HeadCounter(EXIT_BODY_MAX, kind)
+    return HeadCounter() if status >= 400 or wants_body else Counter()
+
+
+def outcome_fields(out: Counter | MessageScanner) -> dict:
+    """The stream_error / stream_error_count / exit_code arguments of build_row."""
+    if isinstance(out, MessageScanner):
+        out.finish()
+        return {"stream_error_text": out.first, "stream_error_count": out.count}
+    if out.kind is not None and out.head:
+        code, error = exit_status(out.kind, out.head)
+        # a wait answer has an Error field (0 or 1 errors); an exec inspect has none
+        return {"exit_code": code, "stream_error_text": error,
+                "stream_error_count": None if out.kind == EXEC else int(error is not None)}
+    return {}
