@@ -107,9 +107,10 @@ def test_exec_output_exit_code_and_stdin(side, watch, box):
 
 def _attach(side: Side, host: str, tag: str) -> Outcome:
     """`docker attach`, the container printing only once it read a line from the attached
-    stdin: its output cannot race the attach (Podman's /events has no attach event to wait
-    for). Stdin stays open: at stdin's EOF the daemon ends the attach session (moby's
-    CopyStreams closes stdout too when StdinOnce is false) and later output never arrives."""
+    stdin: its output cannot race the attach, with no event to wait for (`docker events
+    --since/--until` printed nothing from Podman 4.3.1 here). Stdin stays open: at its EOF
+    the Engine ends the attach session (moby's CopyStreams closes stdout too when StdinOnce
+    is false), and the output that follows never arrives, direct or not (Podman keeps it)."""
     name = f"{PREFIX}-attach-{side.name}-{tag}"
     r = docker_cli(side.direct, "run", "-d", "-i", "--name", name, "--label", LABEL, IMAGE,
                    "sh", "-c", "read go; echo attached-out; echo attached-err >&2; exit 4")
