@@ -37,9 +37,11 @@ class Implementation:
 
     name: str
     label: str
-    env: str      # overrides the endpoint
-    default: str  # the endpoint its up-script serves
-    up: str       # the script that starts it
+    env: str        # overrides the endpoint
+    default: str    # the endpoint its up-script serves
+    up: str         # the script that starts it
+    api: str        # the Docker API version its /version says
+    component: str  # the server component /version names first
 
     @property
     def host(self) -> str:
@@ -49,11 +51,11 @@ class Implementation:
 # Data, not branches: one row per server (ports and scripts as in the README's "Tests").
 IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
     Implementation("engine20", "Docker Engine 20.10 (API 1.41)", "DOCKDRIFT_DOCKER_TCP",
-                   "tcp://127.0.0.1:2375", "scripts/dockerd-up.sh"),
+                   "tcp://127.0.0.1:2375", "scripts/dockerd-up.sh", "1.41", "Engine"),
     Implementation("engine26", "Docker Engine 26.1 (API 1.45)", "DOCKDRIFT_ENGINE26_TCP",
-                   "tcp://127.0.0.1:2385", "scripts/dockerd26-up.sh"),
+                   "tcp://127.0.0.1:2385", "scripts/dockerd26-up.sh", "1.45", "Engine"),
     Implementation("podman", "Podman 4.3 (Docker API 1.41)", "DOCKDRIFT_PODMAN_TCP",
-                   "tcp://127.0.0.1:2395", "scripts/podman-up.sh"),
+                   "tcp://127.0.0.1:2395", "scripts/podman-up.sh", "1.41", "Podman Engine"),
 )}
 DOCKER_TCP = IMPLEMENTATIONS["engine20"].host
 
