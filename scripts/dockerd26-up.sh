@@ -4,8 +4,8 @@
 # Debian 13's docker.io and containerd are fetched with `apt-get download` through a private
 # apt configuration (its only source: this machine's own Debian mirror, suite trixie) and
 # unpacked with `dpkg -x` into DIR/root, never installed; Debian 13's runc needs a newer glibc,
-# so Debian 12's /usr/sbin/runc runs the containers. The packages are kept in DIR/root: a second
-# run downloads nothing. Prints the DOCKER_HOST to use. Idempotent: reuses a daemon that answers.
+# so Debian 12's /usr/sbin/runc runs the containers. The .debs (DIR/apt/debs) and DIR/root are
+# kept: a second run downloads nothing. Prints the DOCKER_HOST to use. Idempotent: reuses a daemon that answers.
 # Env: DOCKDRIFT_ENGINE26_DIR, DOCKDRIFT_ENGINE26_TCP_PORT (default 2385),
 #      DOCKDRIFT_ENGINE26_WAIT (seconds, default 60), DOCKDRIFT_ENGINE26_SUITE (default trixie),
 #      DOCKDRIFT_DEBIAN_MIRROR (a Debian mirror URI, when the machine's apt sources name none).
@@ -74,10 +74,12 @@ fetch_engine() {
   local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
               -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
               -o Dir::Etc::preferencesparts=- -o APT::Sandbox::User=root -q)
-  echo "dockerd26-up: fetching docker.io and containerd ($suite) from $mirror into $root" >&2
-  apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || { log_tail "$apt/update.log"; fail "apt-get update of the private $suite source failed"; }
-  (cd "$apt/debs" && apt-get "${opts[@]}" download docker.io containerd) >"$apt/download.log" 2>&1 \
-    || { log_tail "$apt/download.log"; fail "apt-get download docker.io containerd ($suite) failed"; }
+  if ! compgen -G "$apt/debs/docker.io_*.deb" >/dev/null || ! compgen -G "$apt/debs/containerd_*.deb" >/dev/null; then
+    echo "dockerd26-up: fetching docker.io and containerd ($suite) from $mirror into $root" >&2
+    apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || { log_tail "$apt/update.log"; fail "apt-get update of the private $suite source failed"; }
+    (cd "$apt/debs" && apt-get "${opts[@]}" download docker.io containerd) >"$apt/download.log" 2>&1 \
+      || { log_tail "$apt/download.log"; fail "apt-get download docker.io containerd ($suite) failed"; }
+  fi
   rm -rf "$root.partial"
   for deb in "$apt"/debs/*.deb; do dpkg -x "$deb" "$root.partial"; done
   # Debian 13's runc (if any came along) needs glibc 2.38: Debian 12's /usr/sbin/runc runs containers.
