@@ -103,7 +103,7 @@ def test_compare_against_spec_picks_the_version_per_exchange(frames):
 
 
 def test_unknown_spec_version_lists_the_available_ones(frames):
-    with pytest.raises(AgainstError, match=r"1\.40.*1\.25, 1\.41, 1\.52, 1\.55"):
+    with pytest.raises(AgainstError, match=r"1\.40.*1\.25, 1\.41, 1\.45, 1\.52, 1\.55"):
         documented_for(frames["observed"], frames["documented"], "spec:1.40")
     with pytest.raises(AgainstError, match="seed, spec or spec:VERSION"):
         documented_for(frames["observed"], frames["documented"], "swagger")

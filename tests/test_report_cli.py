@@ -111,7 +111,7 @@ def test_html_is_self_contained(capsys, capture, tmp_path):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--against", "spec:1.40"], "available versions: 1.25, 1.41, 1.52, 1.55"),
+    (["--against", "spec:1.40"], "available versions: 1.25, 1.41, 1.45, 1.52, 1.55"),
     (["--against", "openapi"], "--against must be seed, spec or spec:VERSION"),
     (["--since", "yesterday"], "--since: bad time 'yesterday'"),
     (["--since", "1h", "--until", "2h"], "must be before --until"),
@@ -184,7 +184,7 @@ def test_routes_command(capsys):
     assert out.splitlines() == ["method,route,handler,docker",
                                 "GET,/images/viz,notImplementedHandler,n/a"]
     code, _, err = run(capsys, "routes", "--version", "1.99")
-    assert code == 2 and "available: 1.22, 1.25, 1.41, 1.52, 1.55" in err
+    assert code == 2 and "available: 1.22, 1.25, 1.41, 1.45, 1.52, 1.55" in err
     code, _, err = run(capsys, "routes", "--version", "1.41", "--target", "swarm")
     assert code == 2 and "no Swarm column" in err
 
