@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
 import sys
 import time
 
@@ -24,14 +25,19 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from db.engine import StoreError, make_engine
+from db.implementations import TARGET_NAMES
 from db.record import build_row
 from db.target import TargetTracker, upstream_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
 
 log = logging.getLogger("dockdrift")
-TARGETS = ("auto", "engine", "swarm")
+TARGETS = ("auto", *TARGET_NAMES)
 BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
+# `dockdrift probe` names the case of each request in this header; the recorder takes it off
+# before the request goes upstream, so the daemon sees exactly what a client would send.
+PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
+PROBE_CASE_MAX = 64
 
 
 class _Counter:
@@ -92,12 +98,23 @@ def _header(headers: http.Headers, name: bytes) -> str | None:
     return ", ".join(v.decode("utf-8", "surrogateescape") for v in values) if values else None
 
 
+def take_probe_case(headers: http.Headers) -> str | None:
+    """Remove dockdrift's probe-case header (if any) and return its value, capped."""
+    fields = headers.fields
+    if not any(k.lower() == PROBE_CASE_HEADER for k, _ in fields):
+        return None
+    value = _header(headers, PROBE_CASE_HEADER)
+    headers.fields = tuple((k, v) for k, v in fields if k.lower() != PROBE_CASE_HEADER)
+    return value[:PROBE_CASE_MAX] if value else None
+
+
 class DockerRecorder:
     def __init__(self) -> None:
         self.writer: BatchWriter | None = None
         self.tracker = TargetTracker()
         self.in_flight: dict[str, http.HTTPFlow] = {}
         self.recorded = 0
+        self.recorder_name: str | None = None
         self._log_filter: logging.Filter | None = None
 
     def load(self, loader) -> None:
@@ -107,7 +124,10 @@ class DockerRecorder:
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
                           "Where to record: a SQLite path or any SQLAlchemy URL.")
         loader.add_option("dockdrift_target", str, "auto",
-                          "The upstream kind: auto (detect), engine or swarm.")
+                          "The upstream kind: auto (detect), engine, swarm or podman.")
+        loader.add_option("dockdrift_recorder", str, "",
+                          "This recorder's name, stored with each exchange (default: the "
+                          "host name).")
         loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
         loader.add_option("dockdrift_max_queue", int, 100_000,
                           "Rows that may wait for the store before new ones are refused (loudly).")
@@ -123,6 +143,8 @@ class DockerRecorder:
         if "dockdrift_target" in updated or "mode" in updated:
             self.tracker.configure(ctx.options.dockdrift_target,
                                    upstream_from_mode(ctx.options.mode))
+        if "dockdrift_recorder" in updated:
+            self.recorder_name = (ctx.options.dockdrift_recorder or socket.gethostname())[:128]
         if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
             self._check_listen()
         if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
@@ -174,6 +196,9 @@ class DockerRecorder:
             flow.kill()
             return
         flow.request.stream = _Counter()
+        case = take_probe_case(flow.request.headers)
+        if case is not None:
+            flow.metadata["dockdrift_probe_case"] = case
         self.in_flight[flow.id] = flow
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
@@ -208,11 +233,11 @@ class DockerRecorder:
         out = resp.stream if resp is not None and isinstance(resp.stream, _Counter) else None
         inp = req.stream if isinstance(req.stream, _Counter) else None
         status = resp.status_code if resp is not None and resp.timestamp_start else None
+        server = _header(resp.headers, b"server") if resp is not None else None
         if status is not None and out is not None and out.head:
-            self.tracker.observe(req.method, req.path, status, out.head)
+            self.tracker.observe(req.method, req.path, status, out.head, server)
         if error is not None and status is None:
             self.tracker.upstream_failed()
-        server = _header(resp.headers, b"server") if resp is not None else None
         self.writer.submit(build_row(
             method=req.method, raw_target=req.data.path, started=req.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
@@ -223,6 +248,9 @@ class DockerRecorder:
             server=server or self.tracker.identity, target=self.tracker.kind(server),
             client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
             body_head=out.head if out else b"",
+            target_version=self.tracker.target_version(server),
+            probe_case=flow.metadata.get("dockdrift_probe_case"),
+            recorder=self.recorder_name,
         ))
         self.recorded += 1
 

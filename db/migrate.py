@@ -25,10 +25,28 @@ _ADDED_COLUMNS_V1 = {
 }
 
 
+# Schema 2: implementations (target_version), probe cases, outcomes inside 200 answers,
+# recorder names, allowlist denials; drift runs say which dockdrift made them.
+_ADDED_COLUMNS_V2 = {
+    "exchanges": {
+        "target_version": "VARCHAR(64)",
+        "probe_case": "VARCHAR(64)",
+        "stream_error": "VARCHAR(200)",
+        "stream_error_count": "INTEGER",
+        "exit_code": "INTEGER",
+        "recorder": "VARCHAR(128)",
+        "denied": "BOOLEAN DEFAULT FALSE",
+    },
+    "drift_runs": {"dockdrift_version": "VARCHAR(32)"},
+}
+
+
 def migrate(engine: Engine, from_version: int) -> None:
     """Bring an older store up to SCHEMA_VERSION in place."""
     if from_version < 1:
         _to_v1(engine)
+    if from_version < 2:
+        _to_v2(engine)
     logging.getLogger("dockdrift").warning(
         "dockdrift: migrated %s in place from schema %d to %d",
         engine.url.render_as_string(hide_password=True), from_version, SCHEMA_VERSION)
@@ -40,6 +58,23 @@ def _to_v1(engine: Engine) -> None:
         for name, sqltype in _ADDED_COLUMNS_V1.items():
             if name not in have:
                 conn.execute(text(f"ALTER TABLE exchanges ADD COLUMN {name} {sqltype}"))
+    _finish(engine, 1)
+
+
+def _to_v2(engine: Engine) -> None:
+    tables = set(inspect(engine).get_table_names())
+    with engine.begin() as conn:
+        for table, columns in _ADDED_COLUMNS_V2.items():
+            if table not in tables:
+                continue  # created whole by create_all below
+            have = {c["name"] for c in inspect(conn).get_columns(table)}
+            for name, sqltype in columns.items():
+                if name not in have:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sqltype}"))
+    _finish(engine, 2)
+
+
+def _finish(engine: Engine, version: int) -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as s, s.begin():
-        s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        s.merge(Meta(key="schema_version", value=str(version)))

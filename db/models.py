@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed")
 
 
@@ -38,8 +38,17 @@ class Exchange(Base):
     hijacked: Mapped[bool] = mapped_column(Boolean, default=False)
     user_agent: Mapped[str | None] = mapped_column(String(256))
     server: Mapped[str | None] = mapped_column(String(128))  # upstream identity, e.g. Docker/20.10
-    target: Mapped[str | None] = mapped_column(String(16))  # engine | swarm
+    target: Mapped[str | None] = mapped_column(String(16))  # engine | swarm | podman
     client: Mapped[str | None] = mapped_column(String(64))  # peer address of the client
+    # Schema 2. The implementation's own version as it reports it (20.10.24+dfsg1, 4.3.1,
+    # 1.2.9 for swarm/1.2.9): an implementation is (target, target_version).
+    target_version: Mapped[str | None] = mapped_column(String(64))
+    probe_case: Mapped[str | None] = mapped_column(String(64))  # dockdrift probe; NULL: passive
+    stream_error: Mapped[str | None] = mapped_column(String(200))  # first in-stream error, capped
+    stream_error_count: Mapped[int | None] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)  # /wait StatusCode, exec ExitCode
+    recorder: Mapped[str | None] = mapped_column(String(128))  # which recorder saw it
+    denied: Mapped[bool] = mapped_column(Boolean, default=False)  # refused by an allowlist
 
     # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
     # first in group order (14x faster than table lookups at 1M rows), time windows read a
@@ -70,9 +79,9 @@ class DocumentedCode(Base):
     __tablename__ = "documented_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16))  # seed | spec
-    api_version: Mapped[str] = mapped_column(String(16))  # 1.22, 1.41, 1.55, ...
-    target: Mapped[str] = mapped_column(String(16))  # engine | swarm
+    source: Mapped[str] = mapped_column(String(16))  # seed | spec | podman
+    api_version: Mapped[str] = mapped_column(String(16))  # 1.22, 1.41, 1.55, 4.3.1 ...
+    target: Mapped[str] = mapped_column(String(16))  # engine | swarm | podman
     method: Mapped[str] = mapped_column(String(16))
     route: Mapped[str] = mapped_column(String(128))
     handler: Mapped[str | None] = mapped_column(String(128))
@@ -99,6 +108,7 @@ class DriftRun(Base):
     n_findings: Mapped[int] = mapped_column(Integer)
     findings_json: Mapped[str] = mapped_column(Text)
     params_json: Mapped[str | None] = mapped_column(Text)
+    dockdrift_version: Mapped[str | None] = mapped_column(String(32))  # schema 2
 
 
 class Meta(Base):

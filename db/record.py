@@ -84,7 +84,9 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
               request_bytes: int | None = None, response_bytes: int | None = None,
               user_agent: str | None = None, server: str | None = None,
               target: str | None = None, client: str | None = None,
-              body_head: bytes = b"") -> dict[str, Any]:
+              body_head: bytes = b"", target_version: str | None = None,
+              probe_case: str | None = None, recorder: str | None = None,
+              denied: bool = False) -> dict[str, Any]:
     """Everything known about one exchange -> a dict of `exchanges` columns."""
     path, query = split_target(raw_target)
     m = match(method, path)
@@ -109,20 +111,18 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
         "server": server,
         "target": target,
         "client": client,
+        "target_version": target_version,
+        "probe_case": probe_case,
+        "recorder": recorder,
+        "denied": denied,
     }
 
 
 def target_from_version_body(body: bytes) -> tuple[str, str] | None:
-    """GET /version or /info body -> ("swarm"|"engine", identity) when it says which."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict):
-        return None
-    version = doc.get("Version") or doc.get("ServerVersion")
-    if not isinstance(version, str):
-        return None
-    if version.startswith("swarm/"):
-        return "swarm", version
-    return "engine", f"Docker/{version}"
+    """GET /version or /info body -> (target kind, identity) when it says which.
+
+    Kept for callers of dockdrift 0.1; db.implementations.from_version_body says more."""
+    from db.implementations import from_version_body
+
+    found = from_version_body(body)
+    return (found.kind, found.server) if found else None

@@ -1,4 +1,4 @@
-"""Which server is upstream: the Docker Engine or a classic Swarm manager.
+"""Which server is upstream: a Docker Engine, a classic Swarm manager or Podman, and its version.
 
 Asked of the upstream itself (GET /version once at start, and again after the upstream came
 back from a failure), and refined by any /version or /info answer that passes the proxy.
@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 
-from db.record import target_from_version_body
+from db.implementations import Identity, from_server_header, from_version_body
 
 log = logging.getLogger("dockdrift")
 _IDENTITY_PATH = re.compile(r"(/v[0-9.]+)?/(version|info)(\?.*)?\Z")
@@ -33,6 +33,7 @@ class TargetTracker:
         self.forced: str | None = None
         self.detected: str | None = None
         self.identity: str | None = None
+        self.version: str | None = None
         self.upstream: tuple[str, int] | None = None
         self._stale = False
         self._lock = threading.Lock()
@@ -47,17 +48,27 @@ class TargetTracker:
             return self.forced
         if self.detected:
             return self.detected
-        return "engine" if server_header and server_header.startswith("Docker/") else None
+        found = from_server_header(server_header)
+        return found[0] if found else None
+
+    def target_version(self, server_header: str | None) -> str | None:
+        """The implementation's version: what /version said, else the Server header's."""
+        kind = self.kind(server_header)
+        if self.detected and self.detected == kind:
+            return self.version
+        found = from_server_header(server_header)
+        return found[1] if found and found[0] == kind else None
 
     def wants_body(self, path: str) -> bool:
         return _IDENTITY_PATH.match(path) is not None
 
-    def observe(self, method: str, path: str, status: int, body_head: bytes) -> None:
+    def observe(self, method: str, path: str, status: int, body_head: bytes,
+                server_header: str | None = None) -> None:
         """Passive detection from a /version or /info answer that passed the proxy."""
         if method == "GET" and status == 200 and self.wants_body(path):
-            found = target_from_version_body(body_head)
+            found = from_version_body(body_head, server_header)
             if found:
-                self._set(*found)
+                self._set(found)
         if self._stale and status is not None:
             self._stale = False
             self.probe_soon()
@@ -66,8 +77,8 @@ class TargetTracker:
         self._stale = True  # re-ask the upstream once it answers again (it may have changed)
 
     def probe_soon(self) -> None:
-        if self.upstream is None or self.forced:
-            return
+        if self.upstream is None:
+            return  # (a forced kind is still asked: the answer gives its version)
         t = threading.Thread(target=self._probe, name="dockdrift-probe", daemon=True)
         self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()
@@ -80,21 +91,22 @@ class TargetTracker:
             conn.request("GET", "/version", headers={"User-Agent": "dockdrift-probe"})
             resp = conn.getresponse()
             body = resp.read(65536)
+            server = resp.getheader("Server")
             conn.close()
         except OSError as exc:
             log.info("dockdrift: could not ask %s:%s which server it is (%s); will ask again",
                      host, port, exc)
             self._stale = True
             return
-        found = target_from_version_body(body)
+        found = from_version_body(body, server)
         if found:
-            self._set(*found)
+            self._set(found)
 
-    def _set(self, kind: str, identity: str) -> None:
+    def _set(self, found: Identity) -> None:
         with self._lock:
-            if (kind, identity) != (self.detected, self.identity):
-                log.info("dockdrift: upstream is %s (%s)", kind, identity)
-            self.detected, self.identity = kind, identity
+            if (found.kind, found.server) != (self.detected, self.identity):
+                log.info("dockdrift: upstream is %s (%s)", found.implementation, found.server)
+            self.detected, self.identity, self.version = found.kind, found.server, found.version
 
     def close(self) -> None:
         for t in self._threads:

@@ -114,6 +114,7 @@ class CaptureConfig:
     db: str
     target: str = "auto"
     allow_remote: bool = False
+    recorder: str = ""
     status: bool = False  # live count on stderr
 
 
@@ -136,7 +137,8 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
         raise UsageError(f"refusing to listen on {listen.url()}: it is not a loopback address and "
                          "would expose the Docker API (root on this host) to the network; "
                          "pass --allow-remote if you really mean it")
-    return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote)
+    return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote,
+                         recorder=getattr(args, "recorder", "") or "")
 
 
 def client_url(listen: Endpoint, bound: tuple[str, int] | None) -> str:
@@ -209,8 +211,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH_OR_URL", default="dockdrift.sqlite",
                         help="where to record: a SQLite path or a SQLAlchemy URL "
                              "(default ./dockdrift.sqlite)")
-    parser.add_argument("--target", choices=("auto", "engine", "swarm"), default="auto",
+    parser.add_argument("--target", choices=("auto", "engine", "swarm", "podman"),
+                        default="auto",
                         help="the upstream kind stored with each exchange (default: detect)")
+    parser.add_argument("--recorder", metavar="NAME", default="",
+                        help="this recorder's name, stored with each exchange (default: the "
+                             "host name)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -140,7 +140,8 @@ class Capture:
             opts.update(mode=[f"reverse:http://{host}:{up[1]}"], listen_host=listen[0],
                         listen_port=listen[1], connection_strategy="lazy",
                         dockdrift_db=cfg.db, dockdrift_target=cfg.target,
-                        dockdrift_allow_remote=cfg.allow_remote)
+                        dockdrift_allow_remote=cfg.allow_remote,
+                        dockdrift_recorder=cfg.recorder)
         except exceptions.OptionsError as exc:
             raise UsageError(str(exc).removeprefix("dockdrift_db: ")) from None
         self.writer = self.recorder.writer

@@ -144,3 +144,39 @@ def test_swarm_detected_from_version_answer(tmp_path: Path) -> None:
     # header must not flip it back.
     assert [r["target"] for r in rows(db)] == ["swarm", "swarm"]
     assert rows(db)[0]["server"] == "swarm/1.2.9"
+
+
+def test_probe_case_header_is_stored_and_never_sent_upstream(tmp_path: Path) -> None:
+    db = tmp_path / "p.sqlite"
+    rec = load_addon()
+    with taddons.context(rec) as tctx:
+        tctx.configure(rec, dockdrift_db=str(db), dockdrift_recorder="ci-runner-7")
+        f = flow("GET", b"/v1.41/containers/nope/json", 404,
+                 headers=[("X-Dockdrift-Probe-Case", "inspect-missing-container")])
+        drive(rec, f)
+        assert "x-dockdrift-probe-case" not in f.request.headers  # the daemon never sees it
+        drive(rec, flow("GET", b"/_ping", 200))
+        rec.writer.flush()
+        got = [(r["probe_case"], r["recorder"]) for r in rows(db)]
+        rec.done()
+    assert got == [("inspect-missing-container", "ci-runner-7"), (None, "ci-runner-7")]
+
+
+def test_target_version_from_the_server_header_and_from_version(tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    rec = load_addon()
+    with taddons.context(rec) as tctx:
+        tctx.configure(rec, dockdrift_db=str(db))
+        f = flow("GET", b"/v1.41/containers/json", 200)
+        f.response.headers["Server"] = "Libpod/4.3.1 (linux)"
+        drive(rec, f)
+        body = (b'{"Platform":{"Name":"linux/amd64/debian-12"},"Components":[{"Name":'
+                b'"Podman Engine","Version":"4.3.1"}],"Version":"4.3.1","ApiVersion":"1.41"}')
+        f = flow("GET", b"/version", 200, body)
+        f.response.headers["Server"] = "Libpod/4.3.1 (linux)"
+        drive(rec, f, body)
+        drive(rec, flow("GET", b"/_ping", 200))  # a Docker/ header no longer says engine
+        rec.writer.flush()
+        got = [(r["target"], r["target_version"]) for r in rows(db)]
+        rec.done()
+    assert got == [("podman", "4.3.1")] * 3

@@ -230,7 +230,7 @@ def test_older_schema_is_migrated_in_place(docker_host: str, tmp_path: Path) -> 
         assert docker_cli(rec.host, "version").returncode == 0
     finally:
         assert rec.stop() == 0
-    assert query(db, "SELECT value FROM dockdrift_meta WHERE key = 'schema_version'") == [("1",)]
+    assert query(db, "SELECT value FROM dockdrift_meta WHERE key = 'schema_version'") == [("2",)]
     old, new = query(db, "SELECT path, request_bytes FROM exchanges WHERE path LIKE '%_ping'"
                          " ORDER BY id LIMIT 1")[0], query(db, "SELECT COUNT(*) FROM exchanges"
                                                              " WHERE server LIKE 'Docker/%'")

@@ -70,8 +70,42 @@ def test_old_schema_is_migrated_in_place(tmp_path: Path) -> None:
         cols = {r[1] for r in c.exec_driver_sql("PRAGMA table_info(exchanges)")}
         version = c.exec_driver_sql(
             "select value from dockdrift_meta where key='schema_version'").scalar()
-    assert {"user_agent", "hijacked", "error_message", "client"} <= cols and version == "1"
+    assert {"user_agent", "hijacked", "error_message", "client"} <= cols and version == "2"
+    assert {"target_version", "probe_case", "stream_error", "exit_code", "recorder"} <= cols
     assert count(engine) == 1
+
+
+def test_schema1_store_is_migrated_to_schema2(tmp_path: Path) -> None:
+    """A store written by dockdrift 0.1 (schema 1) gains the schema 2 columns in place."""
+    db = tmp_path / "v1.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("create table exchanges (id integer primary key, started_at datetime, "
+                "method varchar, path text, query text, api_version varchar, route varchar, "
+                "handler varchar, route_source varchar, status_code integer, error text, "
+                "error_message varchar, duration_ms float, request_bytes integer, "
+                "response_bytes integer, hijacked boolean, user_agent varchar, server varchar, "
+                "target varchar, client varchar)")
+    con.execute("create table drift_runs (id integer primary key, created_at datetime, "
+                "baseline_start datetime, baseline_end datetime, current_start datetime, "
+                "current_end datetime, n_findings integer, findings_json text, params_json text)")
+    con.execute("create table dockdrift_meta (key varchar primary key, value text)")
+    con.execute("insert into dockdrift_meta values ('schema_version', '1')")
+    con.execute("insert into exchanges (started_at, method, path, status_code, target, server) "
+                "values ('2026-01-01 00:00:00', 'GET', '/_ping', 200, 'engine', "
+                "'Docker/20.10.24+dfsg1 (linux)')")
+    con.commit()
+    con.close()
+    engine = make_engine(db)
+    with engine.connect() as c:
+        cols = {r[1] for r in c.exec_driver_sql("PRAGMA table_info(exchanges)")}
+        runs = {r[1] for r in c.exec_driver_sql("PRAGMA table_info(drift_runs)")}
+        version = c.exec_driver_sql(
+            "select value from dockdrift_meta where key='schema_version'").scalar()
+        row = c.exec_driver_sql("select target, target_version, denied from exchanges").one()
+    assert {"target_version", "probe_case", "stream_error", "stream_error_count", "exit_code",
+            "recorder", "denied"} <= cols
+    assert "dockdrift_version" in runs and version == "2"
+    assert tuple(row) == ("engine", None, 0)
 
 
 def test_writer_flushes_batches_and_closes_twice(tmp_path: Path) -> None:
