@@ -106,11 +106,16 @@ def doc_target(source: str, target: str) -> str:
     return "podman" if source == "podman" else "engine"
 
 
+# `--against own`: the documentation each target kind (db.implementations) has; any other
+# target (unknown, not detected) is compared as `seed` does.
+OWN_TABLE = {"engine": "spec", "swarm": "seed", "podman": "podman"}
+
+
 def _resolve(kind: str, fixed: str | None, target: str, target_version: object, api: object,
              versions: dict[str, list[str]]) -> tuple[str, str]:
     """(source, version) of the table one exchange is compared with."""
     if kind == "own":
-        kind = {"engine": "spec", "podman": "podman"}.get(target, "seed")
+        kind = OWN_TABLE.get(target, "seed")
         if not versions.get(kind, [SEED_VERSION]):
             kind = "seed"  # that implementation's table is not loaded
     if kind == "seed":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "libpod routes, with how each is registered (`*`: any method)")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="only routes containing this text")
-    p.add_argument("--target", choices=["engine", "swarm", "podman"],
+    p.add_argument("--target", choices=sorted(TARGET_NAMES),
                    help="only this column (the spec tables document the Engine only, "
                         "Podman's table Podman only)")
     p.add_argument("--format", choices=["text", "markdown", "html", "json", "csv"],
