@@ -129,6 +129,7 @@ class Router:
 
 # (method, route, handler, source, versioned pattern or "" , registered without a prefix too)
 Registration = tuple[str, str, str | None, str, str, bool]
+_SUB_API = "/libpod"
 
 
 class RegisteredRouter:
@@ -139,16 +140,23 @@ class RegisteredRouter:
         self._rows = rows
         self._profiles = sorted({(r[4], r[5]) for r in rows})
         self._patterns = {p: re.compile(p) for p, _ in self._profiles if p}
-        self._routers: dict[frozenset[tuple[str, bool]], Router] = {}
+        self._routers: dict[frozenset[tuple[str, bool]], tuple[Router, Router | None]] = {}
+        self._accepts: dict[str | None, frozenset[tuple[str, bool]]] = {}
         self._by_template: dict[tuple[str, str], set[tuple[str, bool]]] = {}
         for r in rows:
             self._by_template.setdefault((r[0], r[1]), set()).add((r[4], r[5]))
 
     def _accepting(self, version: str | None) -> frozenset[tuple[str, bool]]:
-        if version is None:
-            return frozenset(p for p in self._profiles if p[1])
-        return frozenset(p for p in self._profiles
-                         if p[0] and self._patterns[p[0]].fullmatch(version))
+        """The registrations a request with this version prefix (None: none) can reach."""
+        found = self._accepts.get(version)
+        if found is None:
+            if len(self._accepts) > 1024:  # clients send few versions; stay bounded anyway
+                self._accepts.clear()
+            found = self._accepts[version] = frozenset(
+                p for p in self._profiles
+                if (p[1] if version is None else
+                    p[0] and self._patterns[p[0]].fullmatch(version) is not None))
+        return found
 
     def match(self, method: str, path: str) -> RouteMatch | None:
         """A RouteMatch for a raw path without its query, or None when no row matches."""
@@ -158,12 +166,28 @@ class RegisteredRouter:
             if sep and (profiles := self._accepting(head)):
                 version, rest = head, "/" + tail
         profiles = self._accepting(version)
-        router = self._routers.get(profiles)
-        if router is None:
-            router = self._routers[profiles] = Router(
-                [r[:4] for r in self._rows if (r[4], r[5]) in profiles])
-        hit = router.match_rest(method, rest)
+        routers = self._routers.get(profiles)
+        if routers is None:
+            routers = self._routers[profiles] = self._build(profiles)
+        plain, sub = routers
+        if sub is not None and rest.startswith(_SUB_API + "/"):
+            hit = sub.match_rest(method, rest[len(_SUB_API):])
+            if hit:
+                return RouteMatch(version, _SUB_API + hit[0], *hit[1:])
+            return None
+        hit = plain.match_rest(method, rest)
         return RouteMatch(version, *hit) if hit else None
+
+    def _build(self, profiles: frozenset[tuple[str, bool]]) -> tuple[Router, Router | None]:
+        """Routers for the rows these registrations reach. The ~115 libpod templates all start
+        with `/libpod/`: matched without it, keyed by their second segment (a 4x shorter regex).
+        Exact while no other template starts with a variable (Podman's do not)."""
+        rows = [r[:4] for r in self._rows if (r[4], r[5]) in profiles]
+        sub = [(m, r[len(_SUB_API):], h, s) for m, r, h, s in rows if r.startswith(_SUB_API + "/")]
+        plain = [row for row in rows if not row[1].startswith(_SUB_API + "/")]
+        if not sub or any(_first_segment(r[1]) is None for r in plain):
+            return Router(rows), None
+        return Router(plain), Router(sub)
 
     def accepts(self, method: str, route: str, version: str | None) -> bool:
         return bool(self._by_template.get((method, route), set()) & self._accepting(version))
