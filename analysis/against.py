@@ -82,8 +82,8 @@ def parse_against(against: str, versions: list[str],
         return "seed", SEED_VERSION
     if against == "own":
         return "own", None
-    kind, _, version = against.partition(":")
-    if kind in ("spec", "podman"):
+    kind, colon, version = against.partition(":")
+    if kind in ("spec", "podman") and not (colon and not version):
         have = versions if kind == "spec" else podman
         what = "Engine OpenAPI" if kind == "spec" else "Podman"
         if not have:
