@@ -1,0 +1,79 @@
+"""The probe's case table, checked without any server: names, routes, coverage of the seed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from db import routes, tables
+from dockdrift.probe.cases import CASES, PROBE_VERSION, select
+from dockdrift.probe.client import Client
+from dockdrift.probe.model import Vars, render_path
+
+PREFIX = "ddprobe-0a1b2c"
+# Routes whose success needs a registry (never reachable from the probe): errors only.
+NEEDS_A_REGISTRY = {("POST", "/images/{name:.*}/push"), ("POST", "/auth"),
+                    ("GET", "/images/search")}
+# Routes the documentation gives no error for that the probe can reach.
+NEEDS_A_SUCCESS_ONLY = {("GET", "/_ping"), ("GET", "/info"), ("GET", "/containers/ps"),
+                        ("GET", "/images/viz")}
+
+
+def full_path(case) -> str:
+    values = Vars(PREFIX, image="busybox:local", closed="127.0.0.1:9", since="1", until="2",
+                  exec="0123abcd")
+    return Client("127.0.0.1", 1, "1.41").full_path(render_path(case.path, values),
+                                                    case.version)
+
+
+def test_names_unique_and_well_formed():
+    counts = Counter(c.name for c in CASES)
+    assert [n for n, k in counts.items() if k > 1] == []
+    assert all(n and n == n.lower() and " " not in n and "#" not in n for n in counts)
+    assert PROBE_VERSION == "1"
+
+
+def test_every_route_template_is_known_to_db_routes():
+    known = set(routes.default_router().templates())
+    assert [(c.method, c.route) for c in CASES if (c.method, c.route) not in known] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_request_path_tags_to_the_declared_route(case):
+    m = routes.match(case.method, full_path(case))
+    assert m.route == case.route, full_path(case)
+    assert m.api_version == (case.version if case.version is not None else "1.41")
+
+
+def test_at_least_50_seed_routes_covered_each_with_a_success_and_an_error():
+    seed = {(r.method, r.route) for r in tables.read_seed()}
+    covered = {(c.method, c.route) for c in CASES} & seed
+    assert len(seed) == 58 and len(covered) >= 50, sorted(seed - covered)
+    by_route: dict[tuple[str, str], set[str]] = {}
+    for c in CASES:
+        by_route.setdefault((c.method, c.route), set()).add(c.expect[0])
+    lacking = {k for k in covered if not ({"1", "2"} & by_route[k]) and "n" not in by_route[k]}
+    assert lacking == NEEDS_A_REGISTRY
+    assert all(by_route[k] - {"1", "2"} for k in covered - NEEDS_A_SUCCESS_ONLY), "error cases"
+
+
+def test_every_object_name_carries_the_run_prefix():
+    """Whatever a case creates is named from ${p}; the registries are closed loopback ports."""
+    for case in CASES:
+        path = full_path(case)
+        query = parse_qs(urlsplit(path).query)
+        for key in ("name", "repo", "t", "fromImage", "term"):
+            for value in query.get(key, []) if not (key == "t" and "/build" not in path) else []:
+                assert value.startswith((PREFIX, "127.0.0.1:9/")), (case.name, value)
+        body = case.body if isinstance(case.body, dict) else {}
+        if "Name" in body:
+            assert body["Name"].startswith("${p}-"), case.name
+        assert "/prune" not in path
+
+
+def test_select_keeps_table_order_and_rejects_unknown_names():
+    assert [c.name for c in select(["version", "ping"])] == ["ping", "version"]
+    with pytest.raises(KeyError):
+        select(["no-such-case"])
