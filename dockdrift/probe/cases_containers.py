@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockdrift.probe import setups as s
+from dockdrift.probe.client import BAD_JSON
 from dockdrift.probe.model import WEBSOCKET, Case, send_hijack
 
 CT = "/containers/{name:.*}"
@@ -36,7 +37,7 @@ LIFECYCLE: tuple[Case, ...] = (
          "/containers/create?name=${p}-noimage",
          {"Image": "${closed}/${p}-missing:probe", "Cmd": ["true"]}),
     Case("create-bad-json", "POST", "/containers/create", "400",
-         "/containers/create?name=${p}-badjson", b"{not json"),
+         "/containers/create?name=${p}-badjson", BAD_JSON),
     Case("create-invalid-config", "POST", "/containers/create", "400",
          "/containers/create?name=${p}-badconfig",
          {"Image": "${image}", "HostConfig": {"RestartPolicy": {"Name": "ddprobe-bogus"}}}),
@@ -89,7 +90,7 @@ LIFECYCLE: tuple[Case, ...] = (
     Case("update", "POST", f"{CT}/update", "200", f"/containers/{CREATED}/update",
          {"CpuShares": 512}, setup=_created),
     Case("update-bad-json", "POST", f"{CT}/update", "400", f"/containers/{CREATED}/update",
-         b"{not json", setup=_created),
+         BAD_JSON, setup=_created),
     Case("update-missing", "POST", f"{CT}/update", "404", f"/containers/{ME}/update",
          {"CpuShares": 512}),
     Case("wait", "POST", f"{CT}/wait", "200", "/containers/${p}-exited/wait",

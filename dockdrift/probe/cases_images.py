@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockdrift.probe import setups as s
+from dockdrift.probe.client import BAD_JSON, NULL
 from dockdrift.probe.model import Case
 
 IM = "/images/{name:.*}"
@@ -61,13 +62,13 @@ CHANGE: tuple[Case, ...] = (
          setup=_in_use, note="a stopped container uses our committed image"),
     Case("image-remove-missing", "DELETE", IM, "404", f"/images/{ME}"),
     Case("commit", "POST", "/commit", "201",
-         "/commit?container=${p}-created&repo=${p}-committed&tag=probe",
+         "/commit?container=${p}-created&repo=${p}-committed&tag=probe", NULL,
          setup=lambda c: s.container(c, "created")),
     Case("commit-bad-repo", "POST", "/commit", "400",
-         "/commit?container=${p}-created&repo=${p}-BAD&tag=probe",
+         "/commit?container=${p}-created&repo=${p}-BAD&tag=probe", NULL,
          setup=lambda c: s.container(c, "created")),
     Case("commit-missing", "POST", "/commit", "404",
-         "/commit?container=${p}-missing&repo=${p}-nocommit&tag=probe"),
+         "/commit?container=${p}-missing&repo=${p}-nocommit&tag=probe", NULL),
     Case("build", "POST", "/build", "200", BUILD + "${p}-build:probe", CONTEXT, timeout=120,
          note="FROM scratch: a build that can never pull"),
     Case("build-no-dockerfile", "POST", "/build", "500", BUILD + "${p}-nofile:probe", ROOTFS,
@@ -93,7 +94,7 @@ CHANGE: tuple[Case, ...] = (
     Case("auth-unreachable", "POST", "/auth", "500", "/auth",
          {"username": "ddprobe", "password": "ddprobe", "serveraddress": "http://${closed}"},
          timeout=60, note="a bogus registry on a closed loopback port"),
-    Case("auth-bad-json", "POST", "/auth", "400", "/auth", b"{not json"),
+    Case("auth-bad-json", "POST", "/auth", "400", "/auth", BAD_JSON),
 )
 
 CASES = INSPECT + CHANGE

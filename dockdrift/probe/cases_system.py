@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockdrift.probe import setups as s
+from dockdrift.probe.client import BAD_JSON
 from dockdrift.probe.model import Case, send_hijack
 
 NET, VOL, EX = "/networks/{networkid:.*}", "/volumes/{volumename:.*}", "/exec/{execid:.*}"
@@ -82,7 +83,7 @@ NETWORKS: tuple[Case, ...] = (
     Case("network-create-existing", "POST", "/networks/create", "409", "/networks/create",
          {"Name": "${p}-net", "CheckDuplicate": True}, setup=_net),
     Case("network-create-bad-json", "POST", "/networks/create", "400", "/networks/create",
-         b"{not json"),
+         BAD_JSON),
     Case("network-inspect", "GET", NET, "200", "/networks/${p}-net", setup=_net),
     Case("network-missing", "GET", NET, "404", f"/networks/{ME}"),
     Case("network-connect", "POST", f"{NET}/connect", "200", "/networks/${p}-net/connect",
@@ -111,7 +112,7 @@ VOLUMES: tuple[Case, ...] = (
          {"Name": "${p}-vol"}, setup=lambda c: s.volume(c, "vol"),
          note="the Engine answers 201 for a name that exists"),
     Case("volume-create-bad-json", "POST", "/volumes/create", "400", "/volumes/create",
-         b"{not json"),
+         BAD_JSON),
     Case("volume-inspect", "GET", VOL, "200", "/volumes/${p}-vol",
          setup=lambda c: s.volume(c, "vol")),
     Case("volume-missing", "GET", VOL, "404", f"/volumes/{ME}"),

@@ -17,7 +17,15 @@ from typing import Any
 CASE_HEADER = "X-Dockdrift-Probe-Case"
 USER_AGENT = "dockdrift-probe"
 KEEP = 4 * 1024 * 1024  # body bytes kept per answer (image tars for /images/load); rest drained
+
+
+class JSONText(bytes):
+    """A body sent as is with `Content-Type: application/json` (malformed JSON, `null`)."""
+
+
 Body = dict[str, Any] | list[Any] | bytes | None
+BAD_JSON = JSONText(b"{not json")
+NULL = JSONText(b"null")  # what the docker CLI sends to /commit without a config
 
 
 @dataclass
@@ -43,6 +51,8 @@ class Response:
 def encode(body: Body) -> tuple[bytes | None, dict[str, str]]:
     if body is None:
         return None, {}
+    if isinstance(body, JSONText):
+        return bytes(body), {"Content-Type": "application/json"}
     if isinstance(body, bytes):
         return body, {"Content-Type": "application/x-tar"}
     return json.dumps(body).encode(), {"Content-Type": "application/json"}

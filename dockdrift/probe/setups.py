@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import tarfile
 
+from dockdrift.probe.client import NULL
 from dockdrift.probe.model import Ctx
 
 LABEL = "dockdrift.probe"
@@ -26,9 +27,18 @@ def container(ctx: Ctx, role: str, cmd: list[str] | None = None, **config: objec
     return name
 
 
+def state(ctx: Ctx, name: str) -> str:
+    """`created`, `running`, `paused`, `exited`, … as the implementation reports it."""
+    data = ctx.call("GET", f"/containers/{name}/json", ok=(200,)).json()
+    status = (data.get("State") or {}).get("Status") if isinstance(data, dict) else None
+    return str(status or "unknown")
+
+
 def running(ctx: Ctx, role: str, **config: object) -> str:
+    """Started, or paused (which `unpaused` undoes): a paused container cannot start."""
     name = container(ctx, role, **config)
-    ctx.call("POST", f"/containers/{name}/start", ok=(204, 304))
+    if state(ctx, name) not in ("running", "paused"):
+        ctx.call("POST", f"/containers/{name}/start", ok=(204, 304))
     return name
 
 
@@ -45,13 +55,15 @@ def stopped(ctx: Ctx, role: str) -> str:
 
 def paused(ctx: Ctx, role: str) -> str:
     name = running(ctx, role)
-    ctx.call("POST", f"/containers/{name}/pause", ok=ANY)
+    if state(ctx, name) != "paused":
+        ctx.call("POST", f"/containers/{name}/pause", ok=(204,))
     return name
 
 
 def unpaused(ctx: Ctx, role: str) -> str:
     name = running(ctx, role)
-    ctx.call("POST", f"/containers/{name}/unpause", ok=ANY)
+    if state(ctx, name) == "paused":
+        ctx.call("POST", f"/containers/{name}/unpause", ok=(204,))
     return name
 
 
@@ -81,7 +93,8 @@ def committed(ctx: Ctx) -> str:
     """`<prefix>-commit:probe`: an image of our own (commit of the created container)."""
     name = container(ctx, "created")
     ctx.once("commit", lambda: ctx.call(
-        "POST", f"/commit?container={name}&repo={ctx.prefix}-commit&tag=probe", ok=(200, 201)))
+        "POST", f"/commit?container={name}&repo={ctx.prefix}-commit&tag=probe", NULL,
+        ok=(200, 201)))
     return f"{ctx.prefix}-commit:probe"
 
 
