@@ -9,6 +9,7 @@ in `finally`; a second signal during cleanup aborts it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
 import socket
@@ -73,9 +74,11 @@ class RecorderThread:
 
     def stop(self) -> tuple[int, int]:
         """Stop and wait until every row is committed; (rows stored, rows lost)."""
-        if self.cap is not None:
-            self.cap.stop()
-        self.thread.join(120)
+        if self.cap is not None and self.thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # its loop ended meanwhile
+                self.cap.stop()
+        if self.thread.is_alive():
+            self.thread.join(120)
         if self.cap is None:
             return 0, 0
         stored, _, _, lost = self.cap.counts()
