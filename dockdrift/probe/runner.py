@@ -153,42 +153,45 @@ class Run:
 def probe(upstream: Endpoint, db: str, cases: list[Case], image: str,
           progress: Callable[[int, int, Outcome], None]) -> Run:
     """Run `cases` against `upstream`, recording into `db`; always cleans up."""
-    prefix, started = f"ddprobe-{secrets.token_hex(3)}", time.monotonic()
+    run = Run([], None, False, False, 0, 0, 0.0, f"ddprobe-{secrets.token_hex(3)}", {})
+    started = time.monotonic()
     rec = RecorderThread(CaptureConfig(upstream, Endpoint("tcp", "127.0.0.1", 0), db,
                                        recorder="dockdrift-probe"))
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for sig in old:
         signal.signal(sig, _raise(KeyboardInterrupt))
-    outcomes: list[Outcome] = []
-    done: Sweep | None = None
-    interrupted = aborted = False
-    server: dict[str, Any] = {}
     try:
         with closed_port() as closed:
             client = Client("127.0.0.1", rec.start())
-            ctx = Ctx(client, prefix, image=image, closed=closed)
-            server = preflight(client, upstream.url(), image)
-            try:
-                for i, case in enumerate(cases, 1):
-                    outcomes.append(run_case(ctx, case))
-                    progress(i, len(cases), outcomes[-1])
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                for sig in old:
-                    signal.signal(sig, _raise(Aborted))
-                try:
-                    done = sweep(ctx)
-                except Aborted:
-                    aborted = True
+            ctx = Ctx(client, run.prefix, image=image, closed=closed)
+            run.server = preflight(client, upstream.url(), image)
+            _cases_then_sweep(ctx, cases, progress, run, old)
     finally:
         for sig in old:  # stopping the recorder commits every row; it is quick
             signal.signal(sig, signal.SIG_IGN)
-        stored, lost = rec.stop()
+        run.stored, run.lost = rec.stop()
         for sig, handler in old.items():
             signal.signal(sig, handler)
-    return Run(outcomes, done, interrupted, aborted, stored, lost,
-               time.monotonic() - started, prefix, server)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _cases_then_sweep(ctx: Ctx, cases: list[Case], progress: Callable[[int, int, Outcome], None],
+                      run: Run, signals: dict[int, Any]) -> None:
+    """The cases until done or interrupted; then the sweep, which a second signal aborts."""
+    try:
+        for i, case in enumerate(cases, 1):
+            run.outcomes.append(run_case(ctx, case))
+            progress(i, len(cases), run.outcomes[-1])
+    except KeyboardInterrupt:
+        run.interrupted = True
+    finally:
+        for sig in signals:
+            signal.signal(sig, _raise(Aborted))
+        try:
+            run.sweep = sweep(ctx)
+        except Aborted:
+            run.aborted = True
 
 
 def line(i: int, n: int, out: Outcome, width: int) -> str:
