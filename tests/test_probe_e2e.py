@@ -23,14 +23,16 @@ def sentinels(docker_host: str):
     made = [("container", "create", "--pull", "never", "--name", keep, IMAGE, "true"),
             ("volume", "create", keep), ("network", "create", keep),
             ("image", "tag", IMAGE, f"{keep}:probe")]
-    for args in made:
-        r = docker_cli(docker_host, *args)
-        assert r.returncode == 0, r.stderr
-    yield keep
-    docker_cli(docker_host, "rm", "-f", keep)
-    docker_cli(docker_host, "volume", "rm", keep)
-    docker_cli(docker_host, "network", "rm", keep)
-    docker_cli(docker_host, "rmi", f"{keep}:probe")
+    try:
+        for args in made:
+            r = docker_cli(docker_host, *args)
+            assert r.returncode == 0, r.stderr
+        yield keep
+    finally:
+        docker_cli(docker_host, "rm", "-f", keep)
+        docker_cli(docker_host, "volume", "rm", keep)
+        docker_cli(docker_host, "network", "rm", keep)
+        docker_cli(docker_host, "rmi", f"{keep}:probe")
 
 
 def test_whole_probe_records_every_case_and_leaves_nothing(docker_host, sentinels, tmp_path):
