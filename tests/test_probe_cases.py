@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,3 +78,27 @@ def test_select_keeps_table_order_and_rejects_unknown_names():
     assert [c.name for c in select(["version", "ping"])] == ["ping", "version"]
     with pytest.raises(KeyError):
         select(["no-such-case"])
+
+
+def _shape(route: str) -> str:
+    return re.sub(r"\{[^{}:]+(:[^{}]*)?\}", "{}", route)
+
+
+def test_expect_is_documented_unless_in_parentheses():
+    """`expect` is a code the documentation lists for the route (seed or any Engine spec);
+    `(409)` marks an outcome no table documents, `n/a` a route the Engine does not have."""
+    documented: dict[tuple[str, str], set[int]] = {}
+    rows = list(tables.read_seed()) + [r for v in tables.spec_files() for r in tables.read_spec(v)]
+    for r in rows:
+        documented.setdefault((r.method, _shape(r.route)), set()).update(
+            (r.engine_codes or ()) + (r.swarm_codes or ()))
+    wrong = []
+    for c in CASES:
+        codes = documented[(c.method, _shape(c.route))]
+        if c.expect == "n/a":
+            continue
+        marked = c.expect.startswith("(") and c.expect.endswith(")")
+        code = int(c.expect.strip("()"))
+        if marked == (code in codes):
+            wrong.append((c.name, c.expect, sorted(codes)))
+    assert wrong == []

@@ -32,7 +32,7 @@ def _loaded(c):
 
 INSPECT: tuple[Case, ...] = (
     Case("images-list", "GET", "/images/json", "200", "/images/json"),
-    Case("images-list-bad-filter", "GET", "/images/json", "400", "/images/json?filters={bad"),
+    Case("images-list-bad-filter", "GET", "/images/json", "(400)", "/images/json?filters={bad"),
     Case("images-viz", "GET", "/images/viz", "n/a", "/images/viz",
          note="Swarm answered 501; the Engine has no such route"),
     Case("images-search-unreachable", "GET", "/images/search", "500",
@@ -64,7 +64,7 @@ CHANGE: tuple[Case, ...] = (
     Case("commit", "POST", "/commit", "201",
          "/commit?container=${p}-created&repo=${p}-committed&tag=probe", NULL,
          setup=lambda c: s.container(c, "created")),
-    Case("commit-bad-repo", "POST", "/commit", "400",
+    Case("commit-bad-repo", "POST", "/commit", "(400)",
          "/commit?container=${p}-created&repo=${p}-BAD&tag=probe", NULL,
          setup=lambda c: s.container(c, "created")),
     Case("commit-missing", "POST", "/commit", "404",
@@ -94,7 +94,7 @@ CHANGE: tuple[Case, ...] = (
     Case("auth-unreachable", "POST", "/auth", "500", "/auth",
          {"username": "ddprobe", "password": "ddprobe", "serveraddress": "http://${closed}"},
          timeout=60, note="a bogus registry on a closed loopback port"),
-    Case("auth-bad-json", "POST", "/auth", "400", "/auth", BAD_JSON),
+    Case("auth-bad-json", "POST", "/auth", "(400)", "/auth", BAD_JSON),
 )
 
 CASES = INSPECT + CHANGE

@@ -33,7 +33,8 @@ def list_text() -> str:
     from dockdrift.probe.cases import CASES, PROBE_VERSION
 
     width = max(len(c.name) for c in CASES)
-    rows = [f"# dockdrift probe cases, version {PROBE_VERSION} ({len(CASES)} cases)",
+    rows = [f"# dockdrift probe cases, version {PROBE_VERSION} ({len(CASES)} cases); expect: the "
+            "documented code, (400) one no table documents, n/a no such Engine route",
             f"{'case':<{width}}  expect  request"]
     for c in CASES:
         version = f" (at /v{c.version})" if c.version else ""

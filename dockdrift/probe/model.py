@@ -31,7 +31,9 @@ class Case:
     name: str
     method: str
     route: str
-    expect: str  # the documented outcome it exercises: "200", "404", "409", "304", "n/a", ...
+    # the outcome it exercises: a documented code ("404"), "(409)" where no table documents
+    # one for the situation, "n/a" for a route the Engine does not have
+    expect: str
     path: str
     body: Body | Callable[[Ctx], Body] = None
     setup: Callable[[Ctx], None] | None = None
