@@ -102,3 +102,16 @@ def test_expect_is_documented_unless_in_parentheses():
         if marked == (code in codes):
             wrong.append((c.name, c.expect, sorted(codes)))
     assert wrong == []
+
+
+def test_every_registry_the_cases_name_is_the_closed_loopback_port():
+    """Push, pull, search and /auth only ever name ${closed}: nothing leaves this machine."""
+    registry_routes = {"/images/{name:.*}/push", "/auth", "/images/search"}
+    for case in CASES:
+        path = full_path(case)
+        if case.route in registry_routes or "fromImage=" in path:
+            body = case.body if isinstance(case.body, dict) else {}
+            named = path + str(body.get("serveraddress", ""))
+            assert "127.0.0.1:9/" in named or "127.0.0.1:9" in str(body), case.name
+        assert "docker.io" not in path and "fromImage=${" not in case.path.replace(
+            "fromImage=${closed}", ""), case.name
