@@ -11,7 +11,7 @@ import pytest
 from db import routes, tables
 from dockdrift.probe.cases import CASES, PROBE_VERSION, select
 from dockdrift.probe.client import Client
-from dockdrift.probe.model import Vars, render_path
+from dockdrift.probe.model import Vars, render_body, render_path
 
 PREFIX = "ddprobe-0a1b2c"
 # Routes whose success needs a registry (never reachable from the probe): errors only.
@@ -107,11 +107,11 @@ def test_expect_is_documented_unless_in_parentheses():
 def test_every_registry_the_cases_name_is_the_closed_loopback_port():
     """Push, pull, search and /auth only ever name ${closed}: nothing leaves this machine."""
     registry_routes = {"/images/{name:.*}/push", "/auth", "/images/search"}
+    values = Vars(PREFIX, image="busybox:local", closed="127.0.0.1:9")
     for case in CASES:
         path = full_path(case)
+        body = render_body(case.body, values) if isinstance(case.body, dict) else {}
         if case.route in registry_routes or "fromImage=" in path:
-            body = case.body if isinstance(case.body, dict) else {}
-            named = path + str(body.get("serveraddress", ""))
-            assert "127.0.0.1:9/" in named or "127.0.0.1:9" in str(body), case.name
-        assert "docker.io" not in path and "fromImage=${" not in case.path.replace(
-            "fromImage=${closed}", ""), case.name
+            named = path + "|" + str(body.get("serveraddress", ""))
+            assert "127.0.0.1:9/" in named or "|http://127.0.0.1:9" in named, case.name
+        assert "docker.io" not in path + str(body), case.name
