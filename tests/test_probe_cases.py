@@ -10,7 +10,7 @@ import pytest
 
 from db import routes, tables
 from dockdrift.probe.cases import CASES, PROBE_VERSION, select
-from dockdrift.probe.client import Client
+from dockdrift.probe.client import BAD_JSON, Client
 from dockdrift.probe.model import Vars, render_body, render_path
 
 PREFIX = "ddprobe-0a1b2c"
@@ -111,7 +111,7 @@ def test_every_registry_the_cases_name_is_the_closed_loopback_port():
     for case in CASES:
         path = full_path(case)
         body = render_body(case.body, values) if isinstance(case.body, dict) else {}
-        if case.route in registry_routes or "fromImage=" in path:
+        if (case.route in registry_routes and case.body is not BAD_JSON) or "fromImage=" in path:
             named = path + "|" + str(body.get("serveraddress", ""))
             assert "127.0.0.1:9/" in named or "|http://127.0.0.1:9" in named, case.name
         assert "docker.io" not in path + str(body), case.name
