@@ -20,7 +20,10 @@ from functools import lru_cache
 
 from db.routes import match
 
-BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
+BODY_HEAD = 512  # bytes of a 4xx/5xx body kept in memory, never on disk
+# /version and /info answers are 0.8-3 KB (Components, Plugins): their JSON is only readable
+# whole, so they keep more. Still bounded; only these two small routes.
+IDENTITY_HEAD = 16384
 MAX_LINE = 4096  # bytes of one message kept while its end has not arrived
 FIRST_ERROR_RAW = 1000  # characters of the first error kept before redaction (then 200)
 EXIT_BODY_MAX = 4096  # bytes of a wait / exec-inspect body read for the exit status
@@ -256,7 +259,9 @@ def response_stream(status: int, kind: str | None,
     error or /version body keep their start."""
     if kind is not None and 200 <= status < 300:
         return MessageScanner() if kind == MESSAGES else HeadCounter(EXIT_BODY_MAX, kind)
-    return HeadCounter() if status >= 400 or wants_body else Counter()
+    if wants_body:
+        return HeadCounter(IDENTITY_HEAD)
+    return HeadCounter() if status >= 400 else Counter()
 
 
 def outcome_fields(out: Counter | MessageScanner) -> dict:
