@@ -149,3 +149,44 @@ def test_a_clean_daemon_answer_stores_no_outcome(docker_host: str, tmp_path: Pat
     assert docker_cli(r.host, "ps").returncode == 0
     rows = _rows(r, "route = '/containers/json'")
     assert rows and all(row[1:3] == (None, None) and row[4] is None for row in rows)
+
+
+def test_podman_libpod_wait_and_pull(docker_host: str, tmp_path: Path) -> None:
+    """Podman's own API through the recorder: /libpod/containers/{name}/wait answers a bare
+    integer (stored as exit_code), /libpod/images/pull reports an unreachable registry
+    inside its 200 stream."""
+    import http.client
+    import json
+
+    need(_answers(PODMAN), f"no Podman with {IMAGE} at {PODMAN}")
+    r = start_recorder(tmp_path / "libpod.sqlite", PODMAN)
+
+    def call(method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=120)
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        out = (resp.status, resp.read())
+        conn.close()
+        return out
+
+    name = f"{PREFIX}-libpod"
+    try:
+        status, body = call("POST", f"/v1.41/containers/create?name={name}",
+                            {"Image": IMAGE, "Cmd": ["sh", "-c", "exit 4"]})
+        assert status == 201, body
+        assert call("POST", f"/v4.3.1/libpod/containers/{name}/start")[0] == 204
+        waited = call("POST", f"/v4.3.1/libpod/containers/{name}/wait?condition=exited")
+        assert waited[0] == 200 and waited[1].strip() == b"4", waited
+        repo = f"127.0.0.1:{free_port()}/{PREFIX}/unreachable:latest"
+        status, body = call("POST", f"/v4.3.1/libpod/images/pull?reference={repo}")
+        told = body.decode(errors="replace")
+    finally:
+        call("DELETE", f"/v1.41/containers/{name}?force=1")
+    rows = _rows(r, "route LIKE '/libpod/%'")
+    waits = [x for x in rows if x[5] == "/libpod/containers/{name}/wait"]
+    pulls = [x for x in rows if x[5] == "/libpod/images/pull"]
+    assert [w[4] for w in waits] == [4], rows
+    assert len(pulls) == 1 and pulls[0][0] == status, (rows, told)
+    if status == 200:  # whatever Podman answered is what is stored
+        assert pulls[0][2] and pulls[0][2] >= 1 and pulls[0][1][:40] in told, (pulls, told)
