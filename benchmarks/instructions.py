@@ -117,7 +117,8 @@ def inner(kind: str, n: int, tree: Path) -> None:
 
     from mitmproxy.test import taddons
 
-    helper = _helper(Path(tempfile.mkdtemp(prefix="dockdrift-cg-")))
+    helper_dir = tempfile.TemporaryDirectory(prefix="dockdrift-cg-")
+    helper = _helper(Path(helper_dir.name))  # loaded: the directory may go at exit
     spec = importlib.util.spec_from_file_location("docker_recorder",
                                                   tree / "addons" / "docker_recorder.py")
     assert spec and spec.loader
