@@ -157,6 +157,9 @@ def test_drift_cli_reports_outcome_shifts_and_nothing_on_same_windows(capture: P
     assert main(argv) == 1
     kinds = {f["kind"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert {"stream_error_shift", "exit_code_shift"} <= kinds
+    for fmt in ("text", "html"):  # every format renders them
+        assert main([*argv[:-1], fmt]) == 1
+        assert "stream_error_shift" in capsys.readouterr().out
     # an identical picture in both windows: no outcome finding (same data, no shift)
     same = stream_error_candidates(*(stream_error_counts(make_engine(capture, create=False)),)
                                    * 2)
