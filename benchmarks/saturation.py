@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import io
 import re
+import shutil
 import statistics
 import subprocess
 import tarfile
@@ -123,6 +124,7 @@ def run(*, rounds: int = 5, duration: float = 10.0, streams: int = 2, mb: int = 
     finally:
         for s in started:
             stop_setup(s)
+        shutil.rmtree(workdir, ignore_errors=True)
     return summarise(per, started) | {"rounds": rounds, "duration_s": duration,
                                       "streams": streams, "mb_per_build": mb,
                                       "upstream": UPSTREAM}
