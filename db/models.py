@@ -49,6 +49,9 @@ class Exchange(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer)  # /wait StatusCode, exec ExitCode
     recorder: Mapped[str | None] = mapped_column(String(128))  # which recorder saw it
     denied: Mapped[bool] = mapped_column(Boolean, default=False)  # refused by an allowlist
+    # A stable identity across copies (`dockdrift import`): NULL for rows recorded here, whose
+    # identity is "<store_id>:<id>" (dockdrift_meta.store_id); set on rows copied in.
+    uid: Mapped[str | None] = mapped_column(String(64))
 
     # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
     # first in group order (14x faster than table lookups at 1M rows), time windows read a
@@ -56,6 +59,7 @@ class Exchange(Base):
     __table_args__ = (
         Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
               "api_version"),
+        Index("ux_exchanges_uid", "uid", unique=True),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "import": ("dockdrift.import_cli", "copy captures into a fleet store, idempotently"),
 }
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pg_fixtures"]  # PostgreSQL: the fleet store's tests
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MITMDUMP = str(VENV_BIN / "mitmdump")
