@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import StoreError, make_engine
 from db.models import Exchange
-from db.shipping import import_store, store_id
+from db.shipping import store_id
 from db.writer import BatchWriter
 from dockdrift.cli import main
 from pg_fixtures import PG_PORT, pg_url
