@@ -22,7 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
-    "import": ("dockdrift.import_cli", "copy captures into a fleet store, idempotently"),
+    "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
+    "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
+    "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
 }
 
 
