@@ -67,7 +67,12 @@ def reads_rollups(engine: Engine, flt: Filter) -> bool:
         end = pruned_until(engine)
     except Exception:  # noqa: BLE001 - a store of an older schema has no rollups
         return False
-    return end is not None and flt.until <= end
+    if end is None or (flt.since is not None and flt.since >= end):
+        return False
+    with engine.connect() as conn:  # the first raw row: one lookup on the time index
+        first = _dt(conn.scalar(select(Exchange.started_at).order_by(Exchange.started_at)
+                                .limit(1)))
+    return first is None or flt.until <= first
 
 
 def _frame(engine: Engine, stmt: Select, columns: list[str]) -> pd.DataFrame:
