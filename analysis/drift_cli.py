@@ -54,6 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "windows may then be the same time range, default 1d..now)")
     w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
                    help="the current window is what these recorders saw")
+    w.add_argument("--by", choices=["recorder"],
+                   help="one drift run per recorder, its baseline against its current window")
     t = p.add_argument_group("thresholds (override the config file)")
     t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
     t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
@@ -199,6 +201,12 @@ def run(args: argparse.Namespace) -> int:
     from analysis import drift_render
     from analysis.drift_store import save_run
 
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import drift_sections
+
+        text, code = drift_sections(args, now)
+        write_output(text, args.output)
+        return code
     result, engine, b_engine, meta = compute(args, now)
     if args.save:
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),

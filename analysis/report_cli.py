@@ -56,6 +56,8 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
     p.add_argument("--recorder", action="append", default=[], metavar="NAME",
                    help="only exchanges seen by this recorder (repeat for several)")
+    p.add_argument("--by", choices=["recorder"],
+                   help="one section per recorder (text, markdown, json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -167,6 +169,15 @@ def run(args: argparse.Namespace) -> int:
 
     flt = make_filter(args)
     engine = make_engine(args.db, create=False)
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import report_sections
+
+        try:
+            text, code = report_sections(engine, flt, args.against, args.format)
+        finally:
+            engine.dispose()
+        write_output(text, args.output)
+        return code
     try:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.

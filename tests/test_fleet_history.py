@@ -105,3 +105,50 @@ def test_missing_store_is_one_line(cmd, tmp_path, capsys) -> None:
     extra = ["--before", "90d"] if cmd == "prune" else []
     code, _, err = run(capsys, cmd, "--db", "postgresql+psycopg://x@127.0.0.1:1/none", *extra)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def _two_hosts(url: str) -> None:
+    """host-a: inspect 404s jump from 10% to 55% in the last day; host-b: no change."""
+    from sqlalchemy import update
+
+    from drift_helpers import capture as drift_capture
+
+    engine = make_engine(url)
+    drift_capture(url, shifted=True)  # type: ignore[arg-type]
+    with engine.begin() as c:
+        c.execute(update(Exchange).values(recorder="host-a"))
+    engine.dispose()
+    drift_capture(url, shifted=False, seed=7)  # type: ignore[arg-type]
+    engine = make_engine(url)
+    with engine.begin() as c:
+        c.execute(update(Exchange).where(Exchange.recorder.is_(None)).values(recorder="host-b"))
+    engine.dispose()
+
+
+def test_recorder_filters_and_by_recorder(store_url: str, capsys) -> None:
+    from drift_helpers import NOW as DNOW
+
+    _two_hosts(store_url)
+    now = ["--now", DNOW.isoformat()]
+    code, out, _ = run(capsys, "drift", "--db", store_url, "--by", "recorder", "--format",
+                       "json", *now)
+    doc = json.loads(out)
+    assert code == 1 and [s["recorder"] for s in doc["sections"]] == ["host-a", "host-b"]
+    assert {f["recorder"] for f in doc["findings"]} == {"host-a"}
+    code, out, _ = run(capsys, "drift", "--db", store_url, "--recorder", "host-b", "--format",
+                       "json", *now)
+    assert code == 0 and json.loads(out)["current"]["recorders"] == ["host-b"]
+    # the same window, two groups of hosts: host-a's current day against host-b's
+    code, out, _ = run(capsys, "drift", "--db", store_url, "--baseline-recorder", "host-b",
+                       "--current-recorder", "host-a", "--format", "json", *now)
+    assert code == 1 and json.loads(out)["baseline"]["recorders"] == ["host-b"]
+    code, out, _ = run(capsys, "report", "--db", store_url, "--by", "recorder", "--format",
+                       "json")
+    sections = json.loads(out)["sections"]
+    assert [s["recorder"] for s in sections] == ["host-a", "host-b"]
+    code, out, _ = run(capsys, "report", "--db", store_url, "--recorder", "host-a",
+                       "--format", "json")
+    assert json.loads(out)["summary"]["filter"]["recorders"] == ["host-a"]
+    code, _, err = run(capsys, "report", "--db", store_url, "--by", "recorder", "--format",
+                       "html")
+    assert code == 2 and len(err.strip().splitlines()) == 1
