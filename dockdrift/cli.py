@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
+    "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
 }
 
 
