@@ -278,6 +278,8 @@ async def serve(cfg: CaptureConfig) -> int:
         print("\n".join(client_lines(cap.url, dict(os.environ), cfg.listen_tls is not None)),
               flush=True)
         how = f" over {cfg.tls.describe()}" if cfg.tls is not None else ""
+        if cfg.upstream_source.startswith("context"):
+            how = f" ({cfg.upstream_source}){how}"
         print(f"dockdrift capture: recording {cfg.upstream_url}{how} into {cfg.db}"
               f"{' (clients: TLS, certificates required)' if cfg.listen_tls else ''}; "
               "stop with Ctrl-C", file=sys.stderr, flush=True)

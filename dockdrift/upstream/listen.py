@@ -9,6 +9,7 @@ connection that does not start with a TLS handshake: nothing is served in plain 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ def _Refuse(context: Any) -> Any:  # noqa: N802 (a layer factory)
     class Refuse(layer.Layer):
         def _handle_event(self, event: Any) -> Any:
             yield commands.Log("dockdrift: refused a plain-text client: this capture serves "
-                               "TLS only (--listen-tls)")
+                               "TLS only (--listen-tls)", logging.WARNING)
             yield commands.CloseConnection(self.context.client)
 
     return Refuse(context)

@@ -153,10 +153,13 @@ class _SshSide(asyncio.SubprocessProtocol):
         self.stderr = b""
         self.got_data = False
         self.stdout_done = False
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.SubprocessTransport)
-        self.pipe.connection_made(_SshTransport(transport))  # type: ignore[arg-type]
+        face = _SshTransport(transport)
+        face.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self.pipe.transport = face  # type: ignore[assignment]
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 2:
@@ -188,6 +191,8 @@ class _SshSide(asyncio.SubprocessProtocol):
             lines = [x for x in self.stderr.decode(errors="replace").splitlines() if x.strip()]
             self.bridge.ssh_failed(lines[-1].strip() if lines else f"ssh exited with {code}")
         self.pipe.connection_lost(None)  # closes the client (after what it was sent)
+        if not self.finished.done():
+            self.finished.set_result(None)
 
 
 class SshBridge(Bridge):
@@ -196,7 +201,7 @@ class SshBridge(Bridge):
     def __init__(self, target: SshTarget, *, same_user_only: bool = False) -> None:
         super().__init__(("ssh", target.url()), same_user_only=same_user_only)
         self.target = target
-        self.procs: set[asyncio.SubprocessTransport] = set()
+        self.sides: set[_SshSide] = set()
 
     async def _open(self, client: _Accepted) -> tuple[Any, _Pipe]:
         loop = asyncio.get_running_loop()
@@ -204,11 +209,8 @@ class SshBridge(Bridge):
             lambda: _SshSide(self, client), *self.target.command(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)  # Ctrl-C on the capture's terminal is not ssh's
-        self.procs.add(transport)
-        # the set holds finished processes until close(); drop them as they go
-        for done in [p for p in self.procs if p.get_returncode() is not None]:
-            self.procs.discard(done)
-            done.close()
+        self.sides.add(side)
+        side.finished.add_done_callback(lambda _: self.sides.discard(side))
         return side.pipe.transport, side.pipe
 
     def _opened(self) -> None:
@@ -223,13 +225,17 @@ class SshBridge(Bridge):
             self.log_down(self.down)
 
     async def close(self) -> None:
+        """Stop serving, end every ssh process and wait (briefly) until each is reaped."""
         await super().close()
-        for proc in list(self.procs):
+        sides = list(self.sides)
+        for side in sides:
+            assert side.pipe.transport is not None
+            proc = side.pipe.transport.proc  # type: ignore[attr-defined]
             if proc.get_returncode() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
-            proc.close()
-        self.procs.clear()
+        if sides:
+            await asyncio.wait([s.finished for s in sides], timeout=5)
 
 
 __all__ = ["SshBridge", "SshTarget", "WRITE_HIGH_WATER", "failure", "parse", "preflight"]
