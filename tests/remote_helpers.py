@@ -44,7 +44,7 @@ def _cert(subject: str, key, issuer_name, issuer_key, *, ca: bool = False,
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start, end = ((now - dt.timedelta(days=30), now - dt.timedelta(days=1)) if expired
                   else (now - dt.timedelta(hours=1), now + dt.timedelta(days=3650)))
     b = (x509.CertificateBuilder().subject_name(_name(subject))
