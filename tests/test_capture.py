@@ -209,7 +209,7 @@ def test_port_in_use_is_one_clear_line(capsys):
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--upstream", "ssh://me@host"], "bad --upstream 'ssh://me@host'"),
+    (["--upstream", "ftp://me@host"], "ftp:// is not supported"),
     (["--upstream", "unix://relative.sock"], "must be absolute"),
     (["--upstream", "tcp://127.0.0.1:99999"], "port must be 0-65535"),
     (["--listen", "127.0.0.1:abc"], "bad --listen '127.0.0.1:abc'"),

@@ -23,7 +23,8 @@ import pytest
 from conftest import DOCKER, IMAGE, MITMDUMP, ROOT, free_port, need, wait_port
 from remote_helpers import (SSHD, Sshd, docker, make_certs, start_sshd, start_tls_dockerd,
                             tls_env, wait_until)
-from test_capture import DOCKDRIFT, Capture, one_line_error, start_capture
+from dockdrift.cli import main
+from test_capture import Capture, one_line_error, start_capture
 from transparency_helpers import normalise_ids
 
 PID = os.getpid()
@@ -67,6 +68,9 @@ def remote_workload(host: str | None, env: dict[str, str], tag: str,
         (("run", "--rm", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"), None),
         (("exec", "-i", helper, "sh", "-c", "cat; echo exec-err >&2; exit 4"), b"via exec\n"),
     ]
+    if not quick:
+        calls += [(("exec", helper, "sh", "-c", "echo exec-out; echo exec-err >&2; exit 6"),
+                   None)]
     if not quick:
         calls += [
             (("run", "-i", "--rm", IMAGE, "cat"), b"hi\nthere\n"),
@@ -173,7 +177,7 @@ def test_tls_daemon_through_capture(tls_daemon: str, certs: Path, tmp_path: Path
     finally:
         err = stop_ok(cap)
         cleanup_objects(tls_daemon, direct_env, "tls")
-    assert [r[0] for r in direct] == [3, 4, 0, 0, 0, 0, 5], direct
+    assert [r[0] for r in direct] == [3, 4, 6, 0, 0, 0, 0, 5], direct
     assert through == direct
     assert "over TLS, verified" in err
     assert_tagged(db)
@@ -192,7 +196,7 @@ def test_ssh_remote_through_capture(sshd: Sshd, docker_host: str, tmp_path: Path
     finally:
         err = stop_ok(cap)
         cleanup_objects(docker_host, {}, "ssh")
-    assert [r[0] for r in direct] == [3, 4, 0, 0, 0, 0, 5], direct
+    assert [r[0] for r in direct] == [3, 4, 6, 0, 0, 0, 0, 5], direct
     assert through == direct
     assert f"upstream {sshd.url} is engine" in err
     assert_tagged(db)
@@ -215,9 +219,8 @@ def context_config(tls_daemon: str, certs: Path, tmp_path: Path) -> dict[str, st
     return env
 
 
-@pytest.mark.parametrize("how", ["--context", "DOCKER_CONTEXT"])
 def test_context_through_capture_with_client_tls(
-        how: str, context_config: dict[str, str], certs: Path, tls_daemon: str,
+        context_config: dict[str, str], certs: Path, tls_daemon: str,
         tmp_path: Path) -> None:
     """`--context prod` records what `docker --context prod` talks to; with --listen-tls a
     client set up for a TLS daemon (DOCKER_TLS_VERIFY=1) only changes DOCKER_HOST."""
@@ -225,10 +228,8 @@ def test_context_through_capture_with_client_tls(
     setup_objects(None, direct_env, "ctx")
     server = certs / "server"
     db = tmp_path / "ctx.sqlite"
-    chosen = ["--context", "dd-remote-prod"] if how == "--context" else []
-    cap_env = {**context_config, "DOCKER_HOST": "",
-               **({"DOCKER_CONTEXT": "dd-remote-prod"} if how == "DOCKER_CONTEXT" else {})}
-    cap = start_capture(tmp_path, *chosen, "--listen", "127.0.0.1:0", "--db", str(db),
+    cap_env = {**context_config, "DOCKER_HOST": "", "DOCKER_CONTEXT": "dd-remote-prod"}
+    cap = start_capture(tmp_path, "--listen", "127.0.0.1:0", "--db", str(db),
                         "--listen-tls", "--listen-cert", str(server / "cert.pem"),
                         "--listen-key", str(server / "key.pem"),
                         "--listen-ca", str(server / "ca.pem"), env=cap_env)
@@ -242,7 +243,8 @@ def test_context_through_capture_with_client_tls(
     assert [r[0] for r in direct] == [3, 4]
     assert through == direct
     assert plain.returncode != 0
-    assert "context 'dd-remote-prod'" in err and "refused a plain-text client" in err
+    assert "context 'dd-remote-prod' (DOCKER_CONTEXT)" in err
+    assert "refused a plain-text client" in err
     assert_tagged(db, full=False)
 
 
@@ -351,7 +353,10 @@ class _FakeTlsDaemon:
     ("ssh-key-refused", "Permission denied (publickey)"),
 ])
 def test_bad_remote_inputs_are_one_line(case: str, expected: str, request: pytest.FixtureRequest,
-                                        certs: Path, tmp_path: Path) -> None:
+                                        certs: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (`main`): each fails before a proxy starts, with one line and exit 2."""
     env: dict[str, str] = {"DOCKER_HOST": "", "DOCKER_TLS_VERIFY": "", "DOCKER_CONTEXT": ""}
     fake = None
     closed = free_port()
@@ -385,14 +390,15 @@ def test_bad_remote_inputs_are_one_line(case: str, expected: str, request: pytes
             wrapper.chmod(0o755)
             env["PATH"] = f"{wrapper.parent}:{os.environ['PATH']}"
         args = ["--upstream", f"ssh://root@127.0.0.1:{port}"]
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
     try:
-        r = subprocess.run([DOCKDRIFT, "capture", *args, "--listen", "127.0.0.1:0",
-                            "--db", str(tmp_path / "bad.sqlite")], capture_output=True,
-                           text=True, timeout=120, env={**os.environ, **env})
+        code = main(["capture", *args, "--listen", "127.0.0.1:0",
+                     "--db", str(tmp_path / "bad.sqlite")])
     finally:
         if fake is not None:
             fake.close()
-    line = one_line_error(r)
+    line = one_line_error(subprocess.CompletedProcess(args, code, "", capsys.readouterr().err))
     assert expected.format(closed=closed) in line
     assert not (tmp_path / "bad.sqlite").exists() or not recorded(tmp_path / "bad.sqlite")
     if fake is not None:

@@ -49,16 +49,15 @@ def server_context(files: ListenTlsFiles) -> Any:
     try:
         step = f"--listen-cert {files.cert}"
         ctx.use_certificate_chain_file(files.cert)
-        step = f"--listen-key {files.key}"
+        step = f"--listen-key {files.key} (a PEM key that belongs to --listen-cert)"
         ctx.use_privatekey_file(files.key)
-        step = f"--listen-key {files.key} (it does not belong to --listen-cert)"
         ctx.check_privatekey()
         step = f"--listen-ca {files.ca}"
         ctx.load_verify_locations(files.ca)
         with open(files.ca, "rb") as f:
             ca = crypto.load_certificate(crypto.FILETYPE_PEM, f.read())
     except (OSError, SSL.Error, crypto.Error) as exc:
-        why = getattr(exc, "strerror", None) or "not a usable PEM file"
+        why = getattr(exc, "strerror", None) or "it is not a usable PEM file"
         raise UsageError(f"cannot use {step}: {why}") from None
     ctx.set_client_ca_list([ca.get_subject()])
     ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda *a: bool(a[-1]))
