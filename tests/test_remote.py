@@ -62,7 +62,8 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, docker_unix: str) -> Iterator
 
 
 def remote_workload(host: str | None, env: dict[str, str], tag: str, quick: bool = False,
-                    bodies: bool = True) -> list[tuple[int, bytes, bytes]]:
+                    bodies: bool = True, control: tuple[str | None, dict[str, str]] | None = None,
+                    ) -> list[tuple[int, bytes, bytes]]:
     """What a client sees (exit code, stdout, stderr) for each call; names carry `tag`.
 
     quick: run and exec -i only. bodies=False leaves out exec, cp and build (plain request
@@ -86,32 +87,34 @@ def remote_workload(host: str | None, env: dict[str, str], tag: str, quick: bool
         r = docker(host, *args, input=stdin, env=env)
         out.append((r.returncode, normalise_ids(r.stdout), r.stderr))
     if not quick:
-        out.append(attach(host, env, tag))
+        out.append(attach(host, env, tag, *(control or (host, env))))
     return out
 
 
-def attach(host: str | None, env: dict[str, str], tag: str) -> tuple[int, bytes, bytes]:
-    """`docker attach` to a container that prints only once a client is attached."""
+def attach(host: str | None, env: dict[str, str], tag: str, ctl: str | None,
+           ctl_env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """`docker attach` (through `host`) to a container that prints only once a client is
+    attached; made, watched and removed through `ctl` (the same daemon)."""
     name = f"dd-remote-{tag}-attach-{PID}-{next(_SEQ)}"
     script = ("while [ ! -e /tmp/go ]; do sleep 0.05; done; "
               "echo attached-out; echo attached-err >&2; exit 5")
-    assert docker(host, "run", "-d", "--name", name, IMAGE, "sh", "-c", script,
-                  env=env).returncode == 0
+    assert docker(ctl, "run", "-d", "--name", name, IMAGE, "sh", "-c", script,
+                  env=ctl_env).returncode == 0
     full = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     full.update({**({"DOCKER_HOST": host} if host else {}), **env})
     proc = subprocess.Popen([DOCKER, "attach", name], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full)
     try:
-        wait_until(lambda: docker(host, "events", "--since", "0", "--until", "0s",
+        wait_until(lambda: docker(ctl, "events", "--since", "0", "--until", "0s",
                                   "--filter", f"container={name}", "--filter", "event=attach",
-                                  "--format", "x", env=env).stdout.strip() != b"",
+                                  "--format", "x", env=ctl_env).stdout.strip() != b"",
                    what=f"attach event of {name}")
-        docker(host, "exec", name, "touch", "/tmp/go", env=env)
+        docker(ctl, "exec", name, "touch", "/tmp/go", env=ctl_env)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-        docker(host, "rm", "-f", name, env=env)
+        docker(ctl, "rm", "-f", name, env=ctl_env)
     return proc.returncode, stdout, stderr
 
 
@@ -180,7 +183,7 @@ def test_tls_daemon_through_capture(tls_daemon: str, certs: Path, tmp_path: Path
                         env={"DOCKER_TLS_VERIFY": "", "DOCKER_HOST": ""})
     try:
         direct = remote_workload(tls_daemon, direct_env, "tls")
-        through = remote_workload(cap.host, {}, "tls")
+        through = remote_workload(cap.host, {}, "tls", control=(tls_daemon, direct_env))
         h2c_status, h2c_bytes = session(int(cap.host.rsplit(":", 1)[1]))  # BuildKit's upgrade
     finally:
         err = stop_ok(cap)
@@ -204,8 +207,9 @@ def test_ssh_remote_through_capture(sshd: Sshd, docker_host: str, tmp_path: Path
     cap = start_capture(tmp_path, "--upstream", sshd.url, "--listen", "127.0.0.1:0",
                         "--db", str(db), env=env)
     try:
-        direct = remote_workload(sshd.url, env, "ssh", bodies=False)
-        through = remote_workload(cap.host, {}, "ssh", bodies=False)
+        ctl = (docker_host, {})
+        direct = remote_workload(sshd.url, env, "ssh", bodies=False, control=ctl)
+        through = remote_workload(cap.host, {}, "ssh", bodies=False, control=ctl)
     finally:
         err = stop_ok(cap)
         cleanup_objects(docker_host, {}, "ssh")
