@@ -185,10 +185,12 @@ class Capture:
         from dockdrift.upstream import tls
 
         self.recorder.probe_context = tls.client_context(cfg.tls, host)
-        # tlsconfig makes a CA in its confdir at start: a private one, removed at exit
+        # tlsconfig makes a CA in its confdir as soon as it is added: a private one, removed
+        # at exit (never ~/.mitmproxy), set before the addon exists
         self.confdir = tempfile.TemporaryDirectory(prefix="dockdrift-mitm-")
-        return before, [tlsconfig.TlsConfig(), tls.UpstreamClientCert(cfg.tls)], {
-            **tls.mitm_options(cfg.tls), "confdir": self.confdir.name}
+        self.master.options.update(confdir=self.confdir.name)
+        return before, [tlsconfig.TlsConfig(), tls.UpstreamClientCert(cfg.tls)], (
+            tls.mitm_options(cfg.tls))
 
     async def _start_master(self, listen: tuple[str, int]) -> None:
         errors, mitm_log = _Collect(), logging.getLogger("mitmproxy")

@@ -274,7 +274,8 @@ def test_listen_tls_requires_a_client_certificate(tls_daemon: str, certs: Path,
                         str(certs / "good"), "--listen", "127.0.0.1:0",
                         "--db", str(tmp_path / "l.sqlite"), "--listen-tls",
                         "--listen-cert", str(server / "cert.pem"), "--listen-key",
-                        str(server / "key.pem"), "--listen-ca", str(server / "ca.pem"))
+                        str(server / "key.pem"), "--listen-ca", str(server / "ca.pem"),
+                        env={"HOME": str(tmp_path / "home")})
     port = int(cap.host.rsplit(":", 1)[1])
     try:
         for cert in (None, certs / "expired"):
@@ -292,6 +293,8 @@ def test_listen_tls_requires_a_client_certificate(tls_daemon: str, certs: Path,
         assert ok.returncode == 0 and ok.stdout.startswith(b"20.10"), ok.stderr
     finally:
         stop_ok(cap)
+    # mitmproxy's tlsconfig got a private confdir: nothing written to ~/.mitmproxy
+    assert not (tmp_path / "home" / ".mitmproxy").exists()
     assert recorded(tmp_path / "l.sqlite")  # the good client's exchanges, nothing else
     assert all(r["status_code"] == 200 for r in recorded(tmp_path / "l.sqlite"))
 
