@@ -216,6 +216,7 @@ def test_ssh_remote_through_capture(sshd: Sshd, docker_host: str, tmp_path: Path
     assert [r[0] for r in direct] == [3, 4, 0, 0, 5], direct
     assert through == direct
     assert f"upstream {sshd.url} is engine" in err
+    assert "Unknown child process" not in err  # every ssh reaped by asyncio, none by us
     assert_tagged(db, full=False)
     assert any(r["route"] == "/containers/{name:.*}/logs" and r["status_code"] == 200
                for r in recorded(db))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +105,16 @@ def failure(target: SshTarget, code: int | None, stderr: bytes, stdout: bytes = 
             f"({head or said}): is dockerd running there, and may this user use it?")
 
 
+def _signal(proc: asyncio.SubprocessTransport, sig: int) -> None:
+    """Signal a running ssh with os.kill: Popen.terminate()/kill() poll() first, which can
+    reap the process under asyncio's child watcher ("Unknown child process" warnings). Until
+    the watcher reaps it, the pid stays ours (at worst a zombie), so it cannot be reused."""
+    pid = proc.get_pid()
+    if proc.get_returncode() is None and pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 class _SshTransport:
     """The transport face of one ssh process, as dockdrift.bridge._Pipe expects it."""
 
@@ -139,9 +151,7 @@ class _SshTransport:
         if not self._closing:
             self._closing = True
             self.stdin.close()
-            if self.proc.get_returncode() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.terminate()
+            _signal(self.proc, signal.SIGTERM)
 
 
 class _SshSide(asyncio.SubprocessProtocol):
@@ -230,10 +240,7 @@ class SshBridge(Bridge):
         sides = list(self.sides)
         for side in sides:
             assert side.pipe.transport is not None
-            proc = side.pipe.transport.proc  # type: ignore[attr-defined]
-            if proc.get_returncode() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+            _signal(side.pipe.transport.proc, signal.SIGKILL)  # type: ignore[attr-defined]
         if sides:
             await asyncio.wait([s.finished for s in sides], timeout=5)
 
