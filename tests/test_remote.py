@@ -186,8 +186,8 @@ def test_tls_daemon_through_capture(tls_daemon: str, certs: Path, tmp_path: Path
         through = remote_workload(cap.host, {}, "tls", control=(tls_daemon, direct_env))
         h2c_status, h2c_bytes = session(int(cap.host.rsplit(":", 1)[1]))  # BuildKit's upgrade
     finally:
-        err = stop_ok(cap)
         cleanup_objects(tls_daemon, direct_env, "tls")
+        err = stop_ok(cap)
     assert [r[0] for r in direct] == [3, 4, 6, 0, 0, 0, 0, 5], direct
     assert through == direct
     assert "over TLS, verified" in err
@@ -211,8 +211,8 @@ def test_ssh_remote_through_capture(sshd: Sshd, docker_host: str, tmp_path: Path
         direct = remote_workload(sshd.url, env, "ssh", bodies=False, control=ctl)
         through = remote_workload(cap.host, {}, "ssh", bodies=False, control=ctl)
     finally:
-        err = stop_ok(cap)
         cleanup_objects(docker_host, {}, "ssh")
+        err = stop_ok(cap)
     assert [r[0] for r in direct] == [3, 4, 0, 0, 5], direct
     assert through == direct
     assert f"upstream {sshd.url} is engine" in err
@@ -258,8 +258,8 @@ def test_context_through_capture_with_client_tls(
         through = remote_workload(cap.host, tls_env(certs), "ctx", quick=True)
         plain = docker(cap.host, "version", env={})  # a plain client is turned away
     finally:
-        err = stop_ok(cap)
         cleanup_objects(None, direct_env, "ctx")
+        err = stop_ok(cap)
     assert [r[0] for r in direct] == [3, 4]
     assert through == direct
     assert plain.returncode != 0
