@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
 import sys
 import time
 
@@ -28,7 +29,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
-from db.target import TargetTracker, upstream_from_mode
+from db.target import TargetTracker, upstream_url_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
 
@@ -42,6 +43,8 @@ IDENTITY_HEAD = 16384
 # before the request goes upstream, so the daemon sees exactly what a client would send.
 PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
 PROBE_CASE_MAX = 64
+# mitmproxy's options for TLS towards the upstream (tlsconfig's); the target probe follows them
+TLS_OPTIONS = ("client_certs", "ssl_verify_upstream_trusted_ca", "ssl_insecure")
 
 
 class _Counter:
@@ -169,9 +172,8 @@ class DockerRecorder:
             raise exceptions.OptionsError(
                 f"dockdrift_target must be one of {', '.join(TARGETS)}, "
                 f"not {ctx.options.dockdrift_target!r}")
-        if "dockdrift_target" in updated or "mode" in updated:
-            self.tracker.configure(ctx.options.dockdrift_target,
-                                   upstream_from_mode(ctx.options.mode))
+        if updated & {"dockdrift_target", "mode", *TLS_OPTIONS}:
+            self._configure_tracker()
         if "dockdrift_recorder" in updated:
             self.recorder_name = (ctx.options.dockdrift_recorder or socket.gethostname())[:128]
         if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
@@ -186,6 +188,26 @@ class DockerRecorder:
             hijack.install()
         except hijack.UnsupportedMitmproxy as exc:
             raise exceptions.OptionsError(str(exc)) from None
+
+    def _configure_tracker(self) -> None:
+        """The target probe asks the upstream itself: over TLS for reverse:https://."""
+        found = upstream_url_from_mode(ctx.options.mode)
+        tls = None
+        if found and found[0] == "https":
+            try:
+                tls = self.probe_tls(found[1])
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise exceptions.OptionsError(f"the upstream's TLS options: {exc}") from None
+        self.tracker.configure(ctx.options.dockdrift_target,
+                               (found[1], found[2]) if found else None, tls,
+                               f"{found[0]}://{found[1]}:{found[2]}" if found else "")
+
+    def probe_tls(self, host: str) -> ssl.SSLContext:
+        """mitmproxy's own upstream TLS options (client_certs, ssl_verify_upstream_trusted_ca,
+        ssl_insecure) as a Python ssl context: the probe trusts what the proxy trusts."""
+        from dockdrift.upstream.tls import context_from_mitm_options
+
+        return context_from_mitm_options(ctx.options, host)
 
     def _check_listen(self) -> None:
         """Loopback only unless dockdrift_allow_remote: mitmproxy's default is every interface."""

@@ -4,6 +4,7 @@ exchanges it commits on SIGINT/SIGTERM, its refusals, and the unix<->tcp bridge 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import select
 import signal
@@ -209,7 +210,7 @@ def test_port_in_use_is_one_clear_line(capsys):
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--upstream", "ssh://me@host"], "bad --upstream 'ssh://me@host'"),
+    (["--upstream", "ftp://me@host"], "ftp:// is not supported"),
     (["--upstream", "unix://relative.sock"], "must be absolute"),
     (["--upstream", "tcp://127.0.0.1:99999"], "port must be 0-65535"),
     (["--listen", "127.0.0.1:abc"], "bad --listen '127.0.0.1:abc'"),
@@ -269,7 +270,10 @@ def test_bridge_passes_half_close_and_survives_missing_upstream(tmp_path):
         os.unlink(path)
         try:
             gone = await asyncio.to_thread(_client_half_closes, port, b"nobody home")
-        except ConnectionResetError:  # closed with our bytes unread: the kernel says RST
+        except (ConnectionResetError, OSError) as exc:
+            # closed with our bytes unread: the kernel says RST, at recv() or already at
+            # shutdown() (ENOTCONN) when the bridge was quicker than this thread
+            assert isinstance(exc, ConnectionResetError) or exc.errno == errno.ENOTCONN
             gone = b""
         await bridge.close()
         return reply, small, gone, bridge.failures
