@@ -17,6 +17,9 @@ Verdict of a row, over the implementations that answered it (`seen_by` of them):
 Not server codes, so never in `observed`: requests an allowlist refused (`denied`) and
 proxy-side failures (status NULL); the summary counts them per implementation. Passive traffic
 on unknown routes (route NULL) is counted apart too; a probe case's unknown route is a row.
+Exchanges the recorder could not attribute to any implementation (target NULL, e.g. an answer
+without a Server header before the recorder's /version probe returned) are in no column:
+`summary.unattributed` counts them.
 """
 
 from __future__ import annotations
@@ -231,7 +234,8 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
                  extra: dict | None = None) -> Matrix:
     """A Matrix from `load.matrix_counts` (pure). `implementations`: only those labels, in
     that order (UnknownImplementation for a label the counts do not hold)."""
-    df = select_implementations(counts, implementations)
+    unattributed = int(counts.loc[counts["target"].isna(), "count"].sum())
+    df = select_implementations(counts[counts["target"].notna()], implementations)
     answered = df[df["status_code"].notna() & ~df["denied"]]
     answered = answered[answered["route"].notna() | answered["case"].notna()]
     labels = implementations or known_implementations(df)
@@ -245,7 +249,7 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
                "agree": int((frame["verdict"] == "agree").sum()),
                "only_in": int((frame["verdict"] == "only_in").sum()),
                "implementations": _side_counts(df, sorted(set(df["implementation"]))),
-               "pairs": _pairs(frame, labels)}
+               "pairs": _pairs(frame, labels), "unattributed": unattributed}
     summary["verdict"] = ("not enough data" if len(labels) < 2 else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)

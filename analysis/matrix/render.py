@@ -53,7 +53,9 @@ def headline(m: Matrix) -> str:
     n = sum(v["exchanges"] for v in s.get("implementations", {}).values())
     return (f"against {m.against} · {len(m.implementations)} implementations · {n} exchanges · "
             f"{s.get('rows', 0)} rows: {s.get('differ', 0)} differ, {s.get('agree', 0)} agree, "
-            f"{s.get('only_in', 0)} seen by one only")
+            f"{s.get('only_in', 0)} seen by one only"
+            + (f" · {s['unattributed']} exchanges of no known implementation (target unknown)"
+               if s.get("unattributed") else ""))
 
 
 def verdict_line(m: Matrix) -> str:
