@@ -74,21 +74,36 @@ def select_implementations(counts: pd.DataFrame, wanted: list[str] | None) -> pd
     return df[df["implementation"].isin(wanted)]
 
 
-def _side(df: pd.DataFrame) -> dict:
-    """What one (row, implementation) holds: codes, stream errors, exit statuses."""
-    codes: dict[int, int] = {}
-    errors: dict[int, int] = {}
-    exits: dict[int, int] = {}
-    for code, ex, err, n in zip(df["status_code"], df["exit_code"], df["stream_error"],
-                                df["count"], strict=True):
+def _gather(answered: pd.DataFrame) -> dict[tuple, dict]:
+    """One pass over the aggregate: (method, route, case) -> {"handler", "sides": {label:
+    {"codes", "errors", "exits"}}}. Plain dicts: per-group pandas objects cost far more than
+    the work (as in analysis.compare)."""
+    groups: dict[tuple, dict] = {}
+    cols = ["method", "route", "case", "implementation", "status_code", "exit_code",
+            "stream_error", "handler", "count"]
+    for method, route, case, label, code, ex, err, handler, n in zip(
+            *(answered[c].tolist() for c in cols), strict=True):
+        key = (method, _none(route), _none(case))
+        g = groups.setdefault(key, {"handler": None, "sides": {}})
+        handler = _none(handler)
+        if handler is not None and (g["handler"] is None or handler < g["handler"]):
+            g["handler"] = handler
+        side = g["sides"].setdefault(label, {"codes": {}, "errors": {}, "exits": {}})
         code, n = int(code), int(n)
-        codes[code] = codes.get(code, 0) + n
+        side["codes"][code] = side["codes"].get(code, 0) + n
         if err:
-            errors[code] = errors.get(code, 0) + n
-        if not pd.isna(ex):
-            exits[int(ex)] = exits.get(int(ex), 0) + n
-    return {"codes": dict(sorted(codes.items())), "errors": dict(sorted(errors.items())),
-            "exits": dict(sorted(exits.items()))}
+            side["errors"][code] = side["errors"].get(code, 0) + n
+        if _none(ex) is not None:
+            side["exits"][int(ex)] = side["exits"].get(int(ex), 0) + n
+    for g in groups.values():
+        g["sides"] = {label: {k: dict(sorted(v.items())) for k, v in side.items()}
+                      for label, side in sorted(g["sides"].items())}
+    return groups
+
+
+def _none(x: object) -> object:
+    """pandas' missing values (NaN in a str or float column) -> None."""
+    return None if x is None or (isinstance(x, float) and x != x) else x
 
 
 def verdict(sides: dict[str, dict]) -> tuple[str, list[str]]:
@@ -134,9 +149,9 @@ def _doc_maps(answered: pd.DataFrame, documented: pd.DataFrame | None, against: 
     return out
 
 
-def _row(key: tuple, group: pd.DataFrame, implementations: list[str], docs: dict) -> dict:
+def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dict:
     method, route, case = key
-    sides = {label: _side(g) for label, g in group.groupby("implementation", sort=True)}
+    sides = group["sides"]
     kind, differences = verdict(sides)
     empty: tuple = (set(), set(), [False])
     documented = {label: sorted(docs.get((label, method, route), empty)[0])
@@ -144,10 +159,9 @@ def _row(key: tuple, group: pd.DataFrame, implementations: list[str], docs: dict
     absent = [label for label in implementations if docs.get((label, method, route), empty)[2][0]]
     tables = {label: sorted(docs.get((label, method, route), empty)[1])
               for label in implementations}
-    handlers = group["handler"].dropna()
     return {
         "method": method, "route": route, "case": case,
-        "handler": handlers.min() if len(handlers) else None,
+        "handler": group["handler"],
         "verdict": kind, "agree": kind != "differ", "seen_by": len(sides),
         "only_in": next(iter(sides)) if kind == "only_in" else None,
         "not_seen_by": [i for i in implementations if i not in sides],
@@ -241,8 +255,8 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
     labels = implementations or known_implementations(df)
     labels = [x for x in labels if x in set(answered["implementation"])]
     docs = _doc_maps(answered, documented, against) if len(answered) else {}
-    grouped = answered.groupby(ROW_KEYS, dropna=False, sort=False)
-    rows = sorted((_row(_key(k), g, labels, docs) for k, g in grouped), key=_sort_key)
+    rows = sorted((_row(k, g, labels, docs) for k, g in _gather(answered).items()),
+                  key=_sort_key)
     frame = pd.DataFrame(rows, columns=ROW_COLUMNS, dtype=object)  # None stays None
     summary = {**(extra or {}), "against": against,
                "rows": len(frame), "differ": int((frame["verdict"] == "differ").sum()),
@@ -253,8 +267,3 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
     summary["verdict"] = ("not enough data" if len(labels) < 2 else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)
-
-
-def _key(k: tuple) -> tuple:
-    """groupby keys with NaN -> None (a passive row's case, a case's unknown route)."""
-    return tuple(None if (isinstance(x, float) and pd.isna(x)) else x for x in k)

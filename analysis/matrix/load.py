@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, and_, false, func, not_, or_, select, true
+from sqlalchemy import Engine, and_, func, not_, or_, select, true
 
 from analysis.load import Filter, _frame
 from db.models import Exchange
@@ -34,11 +34,13 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     is a proxy-side failure. `handler` is MIN(handler) of the group (the route's handler).
     Setup and cleanup requests of a case (`<case>#setup`) are left out unless `include_setup`.
     """
-    has_error = Exchange.stream_error.is_not(None)
-    denied = func.coalesce(Exchange.denied, false())
+    # Plain columns in the order of ix_exchanges_matrix, which covers this query: SQLite reads
+    # the groups off the index with no sort (0.6 s of CPU at 1M rows instead of 6 s). The
+    # stream error's text is grouped as it is (rare rows, few distinct texts) and turned
+    # into a flag in pandas: an `IS NOT NULL` term would need a sort again.
     keys = [Exchange.target, Exchange.target_version, Exchange.method, Exchange.route,
             Exchange.probe_case, Exchange.api_version, Exchange.status_code,
-            Exchange.exit_code, has_error, denied]
+            Exchange.exit_code, Exchange.stream_error, Exchange.denied]
     conds = list((flt or Filter()).where())
     if not include_setup:
         conds.append(or_(Exchange.probe_case.is_(None),
@@ -48,6 +50,7 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
             .group_by(*keys))
     df = _frame(engine, stmt, COUNT_COLUMNS)
     df["count"] = df["count"].astype("int64")
-    df["stream_error"] = df["stream_error"].astype(bool)
-    df["denied"] = df["denied"].astype(bool)
-    return df
+    df["stream_error"] = df["stream_error"].notna()
+    df["denied"] = df["denied"].fillna(False).astype(bool)
+    return (df.groupby(COUNT_COLUMNS[:-2], dropna=False, sort=False, as_index=False)
+            .agg(handler=("handler", "min"), count=("count", "sum")))

@@ -33,9 +33,12 @@ def pair_agreement(m: Matrix, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 60) -> Figure:
-    """Rows × implementations: a cell is coloured when that implementation answered the row,
-    red on rows that differ, green on rows that agree, grey on rows only one saw."""
+def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 40,
+                 labels_up_to: int = 25) -> Figure:
+    """Rows × implementations (the first `limit` rows, disagreements first): a cell is
+    coloured when that implementation answered the row, red on rows that differ, green on rows
+    that agree, grey on rows only one saw; with at most `labels_up_to` rows each cell names its
+    codes (text is what costs time in matplotlib)."""
     rows = m.rows.head(limit)
     if rows.empty:
         return _empty(ax, "no rows")
@@ -50,8 +53,9 @@ def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 60) -> Figure:
         for x, label in enumerate(m.implementations):
             if label in r.observed:
                 ax.add_patch(_box(x, y, colours[r.verdict]))
-                ax.text(x, y, " ".join(map(str, r.observed[label])), ha="center",
-                        va="center", fontsize=7, color="white")
+                if len(rows) <= labels_up_to:
+                        ax.text(x, y, " ".join(map(str, r.observed[label])), ha="center",
+                            va="center", fontsize=7, color="white")
     ax.set_xlim(-0.5, len(m.implementations) - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xticks(range(len(m.implementations)), m.implementations, fontsize=8)
