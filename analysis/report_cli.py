@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: 7d, 12h")
     p.add_argument("--until", help="ISO time or relative (now, 1h); exclusive")
-    p.add_argument("--target", choices=list(TARGET_NAMES), help="only this upstream kind")
+    p.add_argument("--target", choices=sorted(TARGET_NAMES), help="only this upstream kind")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
 

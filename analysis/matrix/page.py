@@ -8,7 +8,7 @@ import html
 
 from analysis import render
 from analysis.matrix.core import Matrix
-from analysis.matrix.render import _pair_table, _side_table, footer, headline, row_name, verdict_line
+from analysis.matrix.render import pair_table, side_table, footer, headline, row_name, verdict_line
 
 _CSS = """<style>
 tr.differ td{background:#fff0f6} tr.differ td:first-child{border-left:4px solid #d6336c}
@@ -78,9 +78,9 @@ def to_html(m: Matrix) -> str:
     sections = [("", _CSS + banner + _cards(m)),
                 ("Implementations side by side", _LEGEND + (_grid(m) if len(m.rows)
                                                              else "<p class=small>no rows</p>")),
-                ("Agreement per pair", render.html_table(*_pair_table(m))
+                ("Agreement per pair", render.html_table(*pair_table(m))
                  + render.img(plots.pair_agreement(m), "agreement per implementation pair")),
                 ("Rows at a glance", render.img(plots.verdict_grid(m), "rows by implementation")),
-                ("Exchanges per implementation", render.html_table(*_side_table(m))),
+                ("Exchanges per implementation", render.html_table(*side_table(m))),
                 ("", footer())]
     return render.html_page("dockdrift matrix", sections, subtitle=headline(m))

@@ -73,7 +73,7 @@ def _grid_rows(m: Matrix, kind: str) -> list[list[str]]:
             for r in m.rows.itertuples() if r.verdict == kind]
 
 
-def _side_table(m: Matrix) -> tuple[list[str], list[list[object]]]:
+def side_table(m: Matrix) -> tuple[list[str], list[list[object]]]:
     heads = ["implementation", "exchanges", "answered", "denied", "proxy-side failures",
              "passive, unknown route"]
     rows = [[k, v["exchanges"], v["answered"], v["denied"], v["proxy_failed"],
@@ -81,7 +81,7 @@ def _side_table(m: Matrix) -> tuple[list[str], list[list[object]]]:
     return heads, rows
 
 
-def _pair_table(m: Matrix) -> tuple[list[str], list[list[object]]]:
+def pair_table(m: Matrix) -> tuple[list[str], list[list[object]]]:
     rows = [[p["a"], p["b"], p["rows"], p["agree"], p["differ"],
              "-" if p["agreement"] is None else f"{p['agreement']:.0%}"]
             for p in m.summary.get("pairs", [])]
@@ -100,7 +100,7 @@ def to_text(m: Matrix, use_color: bool = False) -> str:
         if body:
             out += ["", paint(TITLES[kind], "bold-red" if kind == "differ" else "bold"),
                     render.text_table(heads, body)]
-    for heads2, body2 in (_side_table(m), _pair_table(m)):
+    for heads2, body2 in (side_table(m), pair_table(m)):
         if body2:
             out += ["", render.text_table([h.upper() for h in heads2],
                                           [[str(c) for c in r] for r in body2])]
@@ -116,8 +116,8 @@ def to_markdown(m: Matrix) -> str:
         body = _grid_rows(m, kind)
         out += ["", f"## {TITLES[kind]}", ""]
         out.append(render.md_table(heads, body) if body else "_none_")
-    for title, (h, b) in (("Exchanges per implementation", _side_table(m)),
-                          ("Agreement per pair", _pair_table(m))):
+    for title, (h, b) in (("Exchanges per implementation", side_table(m)),
+                          ("Agreement per pair", pair_table(m))):
         out += ["", f"## {title}", "", render.md_table(h, b) if b else "_none_"]
     return "\n".join(out) + "\n"
 
