@@ -23,8 +23,8 @@ from conftest import docker_cli, need, start_recorder
 from dockdrift.cli import main
 
 pytestmark = pytest.mark.docker
-ENGINE26 = os.environ.get("DOCKDRIFT_ENGINE26", "tcp://127.0.0.1:2385")
-PODMAN = os.environ.get("DOCKDRIFT_PODMAN", "tcp://127.0.0.1:2395")
+ENGINE26 = os.environ.get("DOCKDRIFT_ENGINE26_TCP", "tcp://127.0.0.1:2385")
+PODMAN = os.environ.get("DOCKDRIFT_PODMAN_TCP", "tcp://127.0.0.1:2395")
 CASES = [("inspect-missing", ("inspect", "dd-matrix-missing")),
          ("create-bad-name", ("create", "--name", "dd matrix bad", "busybox:local"))]
 INSPECT = ("inspect-missing", "GET", "/containers/{name:.*}/json")
