@@ -137,3 +137,17 @@ def test_postgresql_gives_the_same_matrix(engine):
         assert load_matrix(pg).to_dict() == load_matrix(engine).to_dict()
     finally:
         pg.dispose()
+
+
+def test_two_implementations_sharing_no_request_decide_nothing():
+    """Engine answered only /info, Podman only /_ping: two only_in rows, nothing compared."""
+    counts = pd.DataFrame([{
+        "target": t, "target_version": v, "method": "GET", "route": r, "case": None,
+        "api_version": "1.41", "status_code": 200, "exit_code": None, "stream_error": False,
+        "denied": False, "handler": None, "count": 1}
+        for t, v, r in (("engine", "20.10.24+dfsg1", "/info"), ("podman", "4.3.1", "/_ping"))])
+    m = build_matrix(counts)
+    assert m.implementations == [E, P] and m.summary["only_in"] == 2
+    assert not m.enough_data and m.summary["verdict"] == "not enough data"
+    from analysis.matrix.render import verdict_line
+    assert "no request was answered by two implementations" in verdict_line(m)

@@ -106,6 +106,7 @@ def test_exit_3_not_enough_data(capsys, store, tmp_path):
      f"store and filter: '{E}', '{P}'"),
     (["--compare", E, "swarm 1.2.9"], "unknown implementation 'swarm 1.2.9'"),
     (["--compare", E, E], "--compare needs two different implementations"),
+    (["--compare", E, P, "--implementation", E], "not both"),
     (["--against", "spec:9.99"], "no Engine OpenAPI table for API '9.99'"),
     (["--against", "podman"], "no Podman table is loaded"),
     (["--since", "yesterday-ish"], "--since: bad time"),
@@ -121,7 +122,7 @@ def test_exit_2_missing_store_and_seed_without_two(capsys, store, tmp_path):
     assert code == 2 and err.count("\n") == 1
     code, _, err = run(capsys, "--db", str(store), "--format", "seed", "--implementation", E, P,
                        "--route", "/info")
-    assert code == 3  # only the engine answered /info: nothing to lay side by side
+    assert code == 3  # only the engine answered /info: nothing to compare
 
 
 def test_include_setup(capsys, store):

@@ -13,7 +13,8 @@ implementation answered is listed apart and never counts as a difference.
 
 Exit codes: 0 all implementations agree, 1 some rows differ, 2 usage or input error (an unknown
 implementation label: the message lists the known ones), 3 not enough data to decide (no
-exchanges, or fewer than two implementations answered; --allow-empty makes that 0).
+exchanges, fewer than two implementations, or no request answered by two of them;
+--allow-empty makes that 0).
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
 
     flt = make_filter(args)
     wanted = list(args.compare) if args.compare else args.implementation
+    if args.compare and args.implementation:
+        raise UsageError("use --compare A B or --implementation LABEL ..., not both")
     if args.compare and args.compare[0] == args.compare[1]:
         raise UsageError("--compare needs two different implementations")
     engine = make_engine(args.db, create=False)

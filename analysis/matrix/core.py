@@ -226,8 +226,9 @@ class Matrix:
 
     @property
     def enough_data(self) -> bool:
-        """At least two implementations answered something: there is something to decide."""
-        return len(self.implementations) >= 2
+        """Something to decide: at least one row that two implementations answered (so at
+        least two implementations). Rows seen by one implementation only decide nothing."""
+        return len(self.implementations) >= 2 and self.summary.get("compared", 0) > 0
 
     def to_dict(self) -> dict:
         """The JSON shape (see README): implementations, rows, summary (dockdrift added by
@@ -264,6 +265,7 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
                "only_in": int((frame["verdict"] == "only_in").sum()),
                "implementations": _side_counts(df, sorted(set(df["implementation"]))),
                "pairs": _pairs(frame, labels), "unattributed": unattributed}
-    summary["verdict"] = ("not enough data" if len(labels) < 2 else
+    summary["compared"] = summary["differ"] + summary["agree"]  # rows two or more answered
+    summary["verdict"] = ("not enough data" if len(labels) < 2 or not summary["compared"] else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)

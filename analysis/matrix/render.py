@@ -61,7 +61,11 @@ def headline(m: Matrix) -> str:
 def verdict_line(m: Matrix) -> str:
     if not m.enough_data:
         known = ", ".join(m.implementations) or "none"
-        return f"not enough data to decide: fewer than two implementations answered ({known})"
+        if len(m.implementations) < 2:
+            return ("not enough data to decide: fewer than two implementations answered "
+                    f"({known})")
+        return ("not enough data to decide: no request was answered by two implementations "
+                f"({known})")
     if m.has_differences:
         return f"{m.summary['differ']} row(s) differ between implementations"
     return "all implementations agree on every row they share"
