@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "matrix": ("analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
 }
 
 
