@@ -108,7 +108,7 @@ def test_exit_3_not_enough_data(capsys, store, tmp_path):
     (["--compare", E, E], "--compare needs two different implementations"),
     (["--compare", E, P, "--implementation", E], "not both"),
     (["--against", "spec:9.99"], "no Engine OpenAPI table for API '9.99'"),
-    (["--against", "podman"], "no Podman table is loaded"),
+    (["--against", "podman:9.9"], "no Podman table for '9.9'; available versions: 4.3.1"),
     (["--since", "yesterday-ish"], "--since: bad time"),
 ])
 def test_exit_2_usage_errors(capsys, store, argv, message):

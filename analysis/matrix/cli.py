@@ -33,15 +33,16 @@ if TYPE_CHECKING:
     from analysis.matrix.core import Matrix
 
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
+AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
 NOT_ENOUGH = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="store (SQLite path or SQLAlchemy URL)")
-    p.add_argument("--against", default="own", metavar="own|seed|spec|spec:VERSION|podman",
+    p.add_argument("--against", default="own", metavar=AGAINST,
                    help="documented codes shown per implementation: own (each its own table: "
-                        "Swarm the source document, the Engine its OpenAPI table, Podman its "
-                        "table when loaded), or one table for all (default: own)")
+                        "Swarm the source document, the Engine its OpenAPI table, Podman "
+                        "its own), or one table for all (default: own)")
     add_filter_arguments(p)
     p.add_argument("--implementation", action="extend", nargs="+", metavar="LABEL",
                    help='only these implementations, in this order, e.g. "podman 4.3.1" '
