@@ -168,7 +168,8 @@ def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dic
         "differences": differences,
         "observed": {k: s["codes"] for k, s in sides.items()},
         "documented": documented,
-        "undocumented": {k: [c for c in s["codes"] if c not in documented[k]]
+        "undocumented": {k: [c for c in s["codes"] if c not in documented[k]
+                             and not (c == 404 and k in absent)]  # n/a: a 404 is consistent
                          if tables[k] else None for k, s in sides.items()},
         "tables": tables, "documented_absent": absent,
         "stream_errors": {k: s["errors"] for k, s in sides.items()},
