@@ -3,8 +3,6 @@ differs and why) and on a few hand-written aggregates."""
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 from matrix_helpers import E, P, exchange_dicts, write_store
@@ -123,20 +121,16 @@ def test_three_implementations_one_missing():
     assert len(m.summary["pairs"]) == 3
 
 
-@pytest.mark.skipif(not os.environ.get("DOCKDRIFT_TEST_POSTGRES"),
-                    reason="set DOCKDRIFT_TEST_POSTGRES to a postgresql+psycopg:// URL of an "
-                           "empty database")
-def test_postgresql_gives_the_same_matrix(engine):
+def test_postgresql_gives_the_same_matrix(engine, pg_store):
     """The same SQL aggregate on PostgreSQL (SQLAlchemy Core only) gives the same matrix."""
-    from sqlalchemy import delete, insert
+    from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
     from db.models import Exchange
 
-    pg = make_engine(os.environ["DOCKDRIFT_TEST_POSTGRES"])
+    pg = make_engine(pg_store)
     try:
         with Session(pg) as s, s.begin():
-            s.execute(delete(Exchange))
             s.execute(insert(Exchange), exchange_dicts())
         assert load_matrix(pg).to_dict() == load_matrix(engine).to_dict()
     finally:
