@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
     "report": ("analysis.report_cli", "observed status codes vs the documented tables"),
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
+    "matrix": ("analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
     "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
