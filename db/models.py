@@ -72,12 +72,6 @@ class Exchange(Base):
         Index("ux_exchanges_uid", "uid", unique=True),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
-        # Covers `dockdrift matrix`'s GROUP BY (analysis/matrix/load.py) in its order, with
-        # started_at last so a time window is covered too: at 1M rows 0.55 s of CPU instead
-        # of 6 s (a sort), 0.3 s instead of 1.7 s + random reads for --since 7d; +27% store size.
-        Index("ix_exchanges_matrix", "target", "target_version", "method", "route",
-              "probe_case", "api_version", "status_code", "exit_code", "stream_error",
-              "denied", "handler", "started_at"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side
         # failures), in the order of its GROUP BY and covering it: those queries read a few
         # thousand entries instead of the whole store (SQLite picks them without ANALYZE).

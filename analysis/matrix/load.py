@@ -34,7 +34,7 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     is a proxy-side failure. `handler` is MIN(handler) of the group (the route's handler).
     Setup and cleanup requests of a case (`<case>#setup`) are left out unless `include_setup`.
     """
-    # Plain columns in the order of ix_exchanges_matrix, which covers this query (time windows
+    # Plain columns in the order of the optional ix_exchanges_matrix (benchmarks/README.md; time windows
     # too): SQLite reads the groups off the index with no sort (0.55 s of CPU at 1M rows
     # instead of 6 s). The stream error's text is grouped as it is (rare rows, few distinct
     # texts) and turned into a flag in pandas: an `IS NOT NULL` term would need a sort again.
