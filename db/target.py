@@ -93,6 +93,16 @@ class TargetTracker:
         self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()
 
+    def probe_now(self) -> bool:
+        """Ask the upstream now (blocking): a capture does it before it prints the address
+        clients use, so no answer is stored before the kind and version are known (answers
+        without a Server header, such as Podman's 405s and 101s, would have no target).
+        Returns whether it was identified."""
+        if self.upstream is None:
+            return False
+        self._probe()
+        return self.detected is not None
+
     def _probe(self) -> None:
         assert self.upstream is not None
         host, port = self.upstream

@@ -119,6 +119,8 @@ class Capture:
                 up = await self.upstream_bridge.listen_tcp("127.0.0.1", 0)
             listen = ("127.0.0.1", 0) if private else (cfg.listen.host, cfg.listen.port)
             self._make_master(up, listen, private)
+            # who is upstream, before any client can send a request (see probe_now)
+            await asyncio.to_thread(self.recorder.tracker.probe_now)
             await self._start_master(listen)
             bound = self.master.addons.get("proxyserver").listen_addrs()[0]
             if front_sock is not None:
