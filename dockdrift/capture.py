@@ -116,6 +116,8 @@ class CaptureConfig:
     allow_remote: bool = False
     recorder: str = ""
     status: bool = False  # live count on stderr
+    enforce: str = ""  # allowlist JSON; "" records everything
+    dry_run: bool = False  # with enforce: only record what would be denied
 
 
 def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
@@ -137,8 +139,21 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
         raise UsageError(f"refusing to listen on {listen.url()}: it is not a loopback address and "
                          "would expose the Docker API (root on this host) to the network; "
                          "pass --allow-remote if you really mean it")
+    enforce = getattr(args, "enforce", None) or ""
+    dry_run = bool(getattr(args, "dry_run", False))
+    if dry_run and not enforce:
+        raise UsageError("--dry-run needs --enforce ALLOWLIST.json (what would be denied)")
+    if enforce:
+        from db.allowlist import AllowlistError, load
+
+        try:
+            load(enforce)  # checked before anything listens; the recorder loads it again
+        except AllowlistError as exc:
+            raise UsageError(f"--enforce: {exc}") from None
+        enforce = os.path.abspath(enforce)
     return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote,
-                         recorder=getattr(args, "recorder", "") or "")
+                         recorder=getattr(args, "recorder", "") or "", enforce=enforce,
+                         dry_run=dry_run)
 
 
 def client_url(listen: Endpoint, bound: tuple[str, int] | None) -> str:
@@ -214,6 +229,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=("auto", "engine", "swarm", "podman"),
                         default="auto",
                         help="the upstream kind stored with each exchange (default: detect)")
+    parser.add_argument("--enforce", metavar="ALLOWLIST.json",
+                        help="refuse (403, never sent to the daemon, recorded as denied) every "
+                             "request outside this allowlist (dockdrift allowlist --format "
+                             "json); SIGHUP reloads it")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with --enforce: let everything through, record what would be "
+                             "denied")
     parser.add_argument("--recorder", metavar="NAME", default="",
                         help="this recorder's name, stored with each exchange (default: the "
                              "host name)")

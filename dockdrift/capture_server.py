@@ -141,7 +141,8 @@ class Capture:
                         listen_port=listen[1], connection_strategy="lazy",
                         dockdrift_db=cfg.db, dockdrift_target=cfg.target,
                         dockdrift_allow_remote=cfg.allow_remote,
-                        dockdrift_recorder=cfg.recorder)
+                        dockdrift_recorder=cfg.recorder, dockdrift_enforce=cfg.enforce,
+                        dockdrift_enforce_dry_run=cfg.dry_run)
         except exceptions.OptionsError as exc:
             raise UsageError(str(exc).removeprefix("dockdrift_db: ")) from None
         self.writer = self.recorder.writer
@@ -229,6 +230,10 @@ async def serve(cfg: CaptureConfig) -> int:
         print(f"export DOCKER_HOST={cap.url}", flush=True)
         print(f"dockdrift capture: recording {cfg.upstream.url()} into {cfg.db}; "
               "stop with Ctrl-C", file=sys.stderr, flush=True)
+        if cfg.enforce:
+            mode = "dry run, nothing refused" if cfg.dry_run else "others get 403"
+            print(f"dockdrift capture: enforcing {cfg.enforce} ({mode}); SIGHUP reloads it",
+                  file=sys.stderr, flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, loop, cap)
         status = loop.create_task(_show_status(cap)) if cfg.status else None
