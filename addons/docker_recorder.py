@@ -112,6 +112,17 @@ def take_probe_case(headers: http.Headers) -> str | None:
     return value[:PROBE_CASE_MAX] if value else None
 
 
+DENIED_BODY_MAX = 1 << 20  # bytes of a denied request's body read before its 403
+
+
+def denied_body_too_large(headers: http.Headers) -> bool:
+    """A denied request whose body is chunked or declared larger than DENIED_BODY_MAX."""
+    if _header(headers, b"transfer-encoding"):
+        return True
+    length = _header(headers, b"content-length") or "0"
+    return not length.isdigit() or int(length) > DENIED_BODY_MAX
+
+
 class DockerRecorder:
     def __init__(self) -> None:
         self.writer: BatchWriter | None = None
@@ -251,8 +262,15 @@ class DockerRecorder:
         if ctx.options.dockdrift_enforce_dry_run:
             flow.metadata["dockdrift_would_deny"] = message
             return
-        # A response set here is sent without connecting upstream: the daemon never sees it.
         flow.metadata["dockdrift_denied"] = message
+        flow.request.stream = False  # mitmproxy cannot answer early while streaming upstream
+        if denied_body_too_large(flow.request.headers):
+            # mitmproxy reads a request's whole body before it can answer it here: a large
+            # or unknown-size upload (load, build, cp) is cut off instead, memory stays flat
+            flow.metadata["dockdrift_denied"] = f"{message} (connection closed: large body)"
+            flow.kill()
+            return
+        # A response set here is sent without connecting upstream: the daemon never sees it.
         flow.response = http.Response.make(403, allowlist.error_body(message),
                                            {"Content-Type": "application/json"})
 
@@ -300,6 +318,8 @@ class DockerRecorder:
             self.tracker.upstream_failed()
         denied, would = flow.metadata.get("dockdrift_denied"), flow.metadata.get(
             "dockdrift_would_deny")
+        if denied is not None and status is None:  # cut off: say so, not "killed"
+            error = denied
         if would is not None:  # the server answered: its status stays a server code
             error = f"{DRY_RUN_PREFIX}: {would}" + (f"; {error}" if error else "")
         self.writer.submit(build_row(

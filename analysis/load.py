@@ -111,7 +111,8 @@ def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
     """Exchanges that failed on the proxy's side (no server status), per route and error."""
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.error]
     stmt = (select(*cols, func.count().label("count"))
-            .where(and_(Exchange.status_code.is_(None), *flt.where()))
+            .where(and_(Exchange.status_code.is_(None), Exchange.denied.is_not(True),
+                        *flt.where()))
             .group_by(*cols))
     return _frame(engine, stmt, ["target", "method", "route", "error", "count"])
 
