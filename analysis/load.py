@@ -138,7 +138,8 @@ def denied_requests(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
     df = _frame(engine, stmt, ["user_agent", "client", "method", "route", "dry_run", "count",
                                "last"])
     df["dry_run"] = df["dry_run"].astype(bool)
-    return df.sort_values(["count", "method"], ascending=[False, True], ignore_index=True)
+    return df.sort_values(["count", "method", "route", "dry_run"],
+                          ascending=[False, True, True, True], ignore_index=True)
 
 
 def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:
