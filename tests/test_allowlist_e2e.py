@@ -144,10 +144,30 @@ def test_haproxy_with_the_generated_configuration(recorded: Path, commands, dire
                                                    "not allowed")
         assert docker_cli(docker_host, "volume", "inspect", VOLUME).returncode == 1  # never made
         assert b" 403 " in (recorded / "haproxy.log").read_bytes()
+        assert keep_alive_statuses(sock, b"HEAD /_ping", b"GET /containers/json") == [200, 200]
+        assert keep_alive_statuses(sock, b"HEAD /_ping", b"GET /volumes") == [200, 403]
+        # an allowed route's path, percent-encoded: never allowed
+        assert keep_alive_statuses(sock, b"HEAD /_ping", b"GET /containers/%6Ason") == [200, 403]
     finally:
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+def keep_alive_statuses(sock: Path, *targets: bytes) -> list[int]:
+    """Requests pipelined on one keep-alive connection (the last says close): the status of
+    each one answered. Every request is checked, not only a connection's first."""
+    heads = [b"%s HTTP/1.1\r\nHost: d\r\n%s\r\n" % (t, b"Connection: close\r\n"
+                                                        if i == len(targets) - 1 else b"")
+             for i, t in enumerate(targets)]
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(sock))
+        s.sendall(b"".join(heads))
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3})", data)]
 
 
 def wait_for(path: Path, text: str, timeout: float = 60) -> None:
