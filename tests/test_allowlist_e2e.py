@@ -130,10 +130,11 @@ def test_haproxy_with_the_generated_configuration(recorded: Path, commands, dire
         assert oct(os.stat(sock).st_mode & 0o777) == "0o660"
         through = run_all(host, commands)
         for cmd, got, want in zip(commands, through, direct, strict=True):
-            if is_exec(cmd) and not haproxy_upgrades_with_body():
-                # HAProxy 2.4-3.0 drops the upgrade of a request with a body: the daemon
-                # answers 200 and the CLI refuses it (README, "From recording to least
-                # privilege"). The exec never starts.
+            if is_exec(cmd) and got != want:
+                # HAProxy before 3.1 drops the upgrade of a request with a body (haproxy issue
+                # 2684): the daemon answers 200 and the CLI refuses it (README, "From
+                # recording to least privilege"). The exec never starts.
+                assert not haproxy_upgrades_with_body(), (cmd, got, want)
                 assert got[0] != 0 and b"unable to upgrade to tcp, received 200" in got[2], got
                 continue
             assert got == want, (cmd, got, want)
