@@ -11,6 +11,7 @@ from mitmproxy.test import taddons
 
 from test_addon_unit import _in_tmp, drive, flow, load_addon, rows  # noqa: F401
 
+ADDON_PATH = Path(__file__).resolve().parents[1] / "addons" / "docker_recorder.py"
 ALLOW = {"dockdrift_allowlist": 1, "routes": [{"method": "HEAD", "route": "/_ping"}]}
 
 
@@ -83,3 +84,17 @@ def test_bad_file_is_refused_at_start_and_kept_out_on_reload(tmp_path: Path,
         rec.reload_allowlist()
         assert rec.allowlist.allowed == {("GET", "/_ping")}
         rec.done()
+
+
+def test_the_proxy_process_never_imports_pandas() -> None:
+    """The decision lives in db.allowlist: the recorder (and --enforce) stay pandas-free."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib.util; from pathlib import Path; "
+            f"spec = importlib.util.spec_from_file_location('rec', {str(ADDON_PATH)!r}); "
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+            "import dockdrift.capture, dockdrift.capture_server, db.allowlist; "
+            "assert 'pandas' not in sys.modules, 'pandas'; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == "ok", r.stderr
