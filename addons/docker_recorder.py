@@ -37,7 +37,10 @@ from dockdrift import hijack
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
-BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
+BODY_HEAD = 512  # bytes of a 4xx/5xx body kept in memory, never on disk
+# /version and /info answers are 0.8-3 KB (Components, Plugins): their JSON is only readable
+# whole, so they keep more. Still bounded; only these two small routes.
+IDENTITY_HEAD = 16384
 # `dockdrift probe` names the case of each request in this header; the recorder takes it off
 # before the request goes upstream, so the daemon sees exactly what a client would send.
 PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
@@ -49,13 +52,15 @@ class _Counter:
 
     __slots__ = ("n", "head", "keep")
 
-    def __init__(self, keep: bool = False) -> None:
-        self.n, self.head, self.keep = 0, b"", keep
+    def __init__(self, keep: int | bool = False) -> None:
+        # keep: how many leading bytes to hold (True: BODY_HEAD)
+        self.n, self.head = 0, b""
+        self.keep = BODY_HEAD if keep is True else int(keep)
 
     def __call__(self, chunk: bytes) -> bytes:
         self.n += len(chunk)
-        if self.keep and len(self.head) < BODY_HEAD:
-            self.head += chunk[: BODY_HEAD - len(self.head)]
+        if self.keep and len(self.head) < self.keep:
+            self.head += chunk[: self.keep - len(self.head)]
         return chunk
 
 
@@ -281,7 +286,10 @@ class DockerRecorder:
             return
         if "dockdrift_denied" in flow.metadata:
             return  # our own 403, already in memory
-        keep = flow.response.status_code >= 400 or self.tracker.wants_body(flow.request.path)
+        if self.tracker.wants_body(flow.request.path):
+            keep = IDENTITY_HEAD
+        else:
+            keep = BODY_HEAD if flow.response.status_code >= 400 else 0
         flow.response.stream = _Counter(keep)
 
     def response(self, flow: http.HTTPFlow) -> None:

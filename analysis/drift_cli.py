@@ -56,8 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
     t.add_argument("--ignore-route", action="append", default=[], metavar="ROUTE",
                    help="skip this route template (glob); repeatable")
-    t.add_argument("--against", metavar="seed|spec|spec:VERSION",
-                   help="documented table for newly_undocumented (default seed)")
+    t.add_argument("--against", metavar="seed|spec|spec:VERSION|own|podman",
+                   help="documented table for newly_undocumented, as in report (default seed)")
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=FORMATS, default="text")
     o.add_argument("--output", "-o", type=Path, help="write here instead of stdout")

@@ -3,6 +3,7 @@
   dockdrift report --db capture.sqlite                      # text table, exit 1 if undocumented
   dockdrift report --db capture.sqlite --against spec --format html --output report.html
   dockdrift report --db capture.sqlite --since 7d --target engine --route /containers --format json
+  dockdrift report --db capture.sqlite --against own     # each implementation's own documentation
 
 Exit codes: 0 every observed code is documented, 1 undocumented codes were observed,
 2 usage or input error (missing or corrupt database, unknown table version, bad time).
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from analysis.render import write_output
 from db.engine import DEFAULT_DB
+from db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -35,17 +37,20 @@ T = TypeVar("T")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
     add_filter_arguments(p)
-    p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION",
+    p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION|own|podman",
                    help="seed: the v1.22 source document (Swarm column for swarm traffic, "
                         "Docker column for engine); spec: the Engine OpenAPI table nearest "
-                        "below each exchange's API version; spec:1.41: that version")
+                        "below each exchange's API version; spec:1.41: that version; own: "
+                        "each implementation's own (engine: spec, swarm: the Swarm column, "
+                        "podman: Podman's table, unknown: as seed); podman[:4.3.1]: Podman's")
     add_output_arguments(p)
 
 
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: 7d, 12h")
     p.add_argument("--until", help="ISO time or relative (now, 1h); exclusive")
-    p.add_argument("--target", choices=["engine", "swarm"], help="only this upstream kind")
+    p.add_argument("--target", choices=sorted(TARGET_NAMES),
+                   help="only this upstream kind")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
 

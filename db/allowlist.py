@@ -3,9 +3,10 @@
 One policy, three enforcers (`dockdrift capture --enforce`, HAProxy, socket-proxy), so the
 rules live here:
 
-- A request is allowed when `db.routes` matches it to an allowed (method, route): the same
-  matcher that tagged the recording (optional `/v{version}` prefix, anchored templates,
-  `{name:.*}` may hold `/`, query string ignored, HEAD is not GET, first template wins).
+- A request is allowed when `db.routes`' Docker router matches it to an allowed (method,
+  route): the matcher that tagged the recording (optional `/v{version}` prefix, anchored
+  templates, `{name:.*}` may hold `/`, query string ignored, HEAD is not GET, first template
+  wins). Routes only Podman's table knows (libpod) are never allowed.
 - **A path containing `%` is never allowed.** The daemon percent-decodes the path before it
   routes; HAProxy matches the raw path. Refusing every `%` makes the raw and the decoded path
   the same string, so no encoding (`%2F`, `%2e`, `%6Ason`) can make a regex allow what the
@@ -37,6 +38,14 @@ MESSAGE_MAX = 200
 
 class AllowlistError(ValueError):
     """An allowlist file that cannot be used; the message is one line that says why."""
+
+
+def docker_router() -> routes.Router:
+    """The Docker tables' router (seed, Engine specs): the routes an allowlist can name.
+    Podman's own rows (the libpod API) route on the encoded path under per-route version
+    patterns; they are never allowed (and counted apart by the export)."""
+    router = routes.default_router()
+    return getattr(router, "docker", router)
 
 
 def _escape(text: str) -> str:
@@ -133,7 +142,7 @@ def rules(allowed: Iterable[tuple[str, str]],
     `decide` (tests/test_allowlist.py proves it with hypothesis)."""
     wanted = set(allowed)
     by_method: dict[str, list[str]] = {}
-    for method, route in (router or routes.default_router()).templates():
+    for method, route in (router or docker_router()).templates():
         by_method.setdefault(method, []).append(route)
     out: list[Rule] = []
     for method in sorted(by_method):
@@ -162,7 +171,7 @@ class Allowlist:
     def decide(self, method: str, raw_path: str) -> str | None:
         """None when the request may pass, else the message of the 403 (one line)."""
         path = raw_path.split("?", 1)[0]
-        m = routes.match(method, path)
+        m = docker_router().match(method, path)
         if m.route is None:
             what = f"{method} {path[:120]} (no Docker API route)"
         elif "%" in path:
@@ -187,7 +196,7 @@ def parse(data: object, name: str) -> Allowlist:
     if data.get("dockdrift_allowlist", FORMAT_VERSION) != FORMAT_VERSION:
         raise AllowlistError(f"{name}: allowlist format {data.get('dockdrift_allowlist')!r} "
                              f"is not supported (this dockdrift reads {FORMAT_VERSION})")
-    known = set(routes.default_router().templates())
+    known = set(docker_router().templates())
     allowed = set()
     for i, entry in enumerate(data["routes"]):
         if not isinstance(entry, dict) or not all(

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
     "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }

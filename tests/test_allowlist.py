@@ -26,7 +26,7 @@ from db.record import build_row
 from dockdrift.cli import main
 from conftest import need
 
-TEMPLATES = routes.default_router().templates()
+TEMPLATES = allowlist.docker_router().templates()
 METHODS = sorted({m for m, _ in TEMPLATES} | {"get", "PATCH"})
 T0 = datetime(2026, 12, 1, 12, 0, 0)
 
@@ -68,7 +68,7 @@ def test_rules_allow_exactly_what_decide_allows(allowed, request) -> None:
     policy = allowlist.Allowlist(frozenset(allowed))
     expected = policy.decide(method, path) is None
     bare = path.split("?", 1)[0]
-    m = routes.match(method, bare)
+    m = allowlist.docker_router().match(method, bare)
     assert expected == ("%" not in bare and (method, m.route) in allowed)
     assert first_rule_allows(allowlist.rules(allowed), method, path) == expected
 

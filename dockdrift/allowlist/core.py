@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, and_, case, func, select, true
 
+from db.allowlist import docker_router
 from db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
@@ -64,7 +65,7 @@ class Observed:
 
     routes: list[RouteUse]
     exchanges: int = 0  # selected by the filters (all of them, also the ones left out)
-    unknown: int = 0  # route NULL: no table knows the request
+    unknown: int = 0  # route NULL (no table knows it), or only Podman's table (libpod API)
     denied: int = 0  # refused by an earlier allowlist
     percent_encoded: int = 0  # on an allowed route, but the path holds '%': refused anyway
     first: datetime | None = None
@@ -90,6 +91,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     out = Observed([])
+    docker = set(docker_router().templates())
     uses: dict[tuple[str, str], RouteUse] = {}
     for method, route, handler, ua, was_denied, n, first, last, pct in rows:
         if agent is not None and not agent.search(ua or ""):
@@ -100,7 +102,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
         out.last = max(filter(None, (out.last, last)))
         if was_denied:
             out.denied += n
-        elif route is None:
+        elif (method, route) not in docker:
             out.unknown += n
         else:
             out.percent_encoded += int(pct or 0)

@@ -45,7 +45,7 @@ def _summary(obs: Observed, src: Source) -> str:
 
 
 def _excluded(obs: Observed) -> str:
-    return (f"never allowed: {obs.unknown} requests of unknown routes, {obs.denied} denied "
+    return (f"never allowed: {obs.unknown} requests of unknown (or Podman-only) routes, {obs.denied} denied "
             f"requests, {obs.percent_encoded} requests with a percent-encoded path")
 
 
