@@ -29,7 +29,6 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from db import allowlist
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
-from db.models import DRY_RUN_PREFIX
 from db.record import build_row
 from db.target import TargetTracker, upstream_from_mode
 from db.writer import BatchWriter
@@ -115,17 +114,6 @@ def take_probe_case(headers: http.Headers) -> str | None:
     value = _header(headers, PROBE_CASE_HEADER)
     headers.fields = tuple((k, v) for k, v in fields if k.lower() != PROBE_CASE_HEADER)
     return value[:PROBE_CASE_MAX] if value else None
-
-
-DENIED_BODY_MAX = 1 << 20  # bytes of a denied request's body read before its 403
-
-
-def denied_body_too_large(headers: http.Headers) -> bool:
-    """A denied request whose body is chunked or declared larger than DENIED_BODY_MAX."""
-    if _header(headers, b"transfer-encoding"):
-        return True
-    length = _header(headers, b"content-length") or "0"
-    return not length.isdigit() or int(length) > DENIED_BODY_MAX
 
 
 class DockerRecorder:
@@ -225,15 +213,10 @@ class DockerRecorder:
 
     def reload_allowlist(self) -> None:
         """SIGHUP: read the file again; an invalid one is reported and the old list kept."""
-        path = ctx.options.dockdrift_enforce
-        if not path:
-            return
-        try:
-            self.allowlist = allowlist.load(path)
-        except allowlist.AllowlistError as exc:
-            log.warning(f"dockdrift: {exc}; keeping the previous allowlist")
-            return
-        log.info(f"dockdrift: reloaded {path} ({len(self.allowlist.allowed)} routes)")
+        if ctx.options.dockdrift_enforce:
+            fresh, line = allowlist.reload(ctx.options.dockdrift_enforce, self.allowlist)
+            (log.warning if fresh is self.allowlist else log.info)(line)
+            self.allowlist = fresh
 
     def running(self) -> None:
         self.tracker.probe_soon()
@@ -269,7 +252,8 @@ class DockerRecorder:
             return
         flow.metadata["dockdrift_denied"] = message
         flow.request.stream = False  # mitmproxy cannot answer early while streaming upstream
-        if denied_body_too_large(flow.request.headers):
+        if allowlist.body_too_large(_header(flow.request.headers, b"content-length"),
+                                    _header(flow.request.headers, b"transfer-encoding")):
             # mitmproxy reads a request's whole body before it can answer it here: a large
             # or unknown-size upload (load, build, cp) is cut off instead, memory stays flat
             flow.metadata["dockdrift_denied"] = f"{message} (connection closed: large body)"
@@ -329,7 +313,7 @@ class DockerRecorder:
         if denied is not None and status is None:  # cut off: say so, not "killed"
             error = denied
         if would is not None:  # the server answered: its status stays a server code
-            error = f"{DRY_RUN_PREFIX}: {would}" + (f"; {error}" if error else "")
+            error = allowlist.dry_run_error(would, error)
         self.writer.submit(build_row(
             method=req.method, raw_target=req.data.path, started=req.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),

@@ -30,6 +30,7 @@ from pathlib import Path
 from db import routes
 
 FORMAT_VERSION = 1
+DENIED_BODY_MAX = 1 << 20  # bytes of a denied request's body read before its 403
 VERSION_PREFIX = "(?:/v[0-9][0-9.]*)?"  # db.routes.split_version, as a regex
 # A template's variables, as path regexes that never match '%' (see the module docstring).
 _VARIABLE_REGEX = {None: "[^/%]+", ".*": "[^%]*", ".+": "[^%]+"}
@@ -228,3 +229,28 @@ def load(path: str | Path) -> Allowlist:
     except ValueError as exc:
         raise AllowlistError(f"allowlist {path} is not valid JSON ({exc})") from None
     return parse(data, path.name)
+
+
+def reload(path: str | Path, current: Allowlist | None) -> tuple[Allowlist | None, str]:
+    """SIGHUP: the file again and a line to log; an invalid file keeps `current`."""
+    try:
+        fresh = load(path)
+    except AllowlistError as exc:
+        return current, f"dockdrift: {exc}; keeping the previous allowlist"
+    return fresh, f"dockdrift: reloaded {path} ({len(fresh.allowed)} routes)"
+
+
+def body_too_large(content_length: str | None, transfer_encoding: str | None) -> bool:
+    """A denied request the proxy would have to read too much of before answering it:
+    chunked, or declared larger than DENIED_BODY_MAX (it is cut off instead)."""
+    if transfer_encoding:
+        return True
+    length = (content_length or "0").strip()
+    return not length.isdigit() or int(length) > DENIED_BODY_MAX
+
+
+def dry_run_error(message: str, error: str | None) -> str:
+    """The `error` text of an exchange a dry run let through (db.models.DRY_RUN_PREFIX)."""
+    from db.models import DRY_RUN_PREFIX
+
+    return f"{DRY_RUN_PREFIX}: {message}" + (f"; {error}" if error else "")
