@@ -249,3 +249,11 @@ def test_report_keeps_denied_rows_apart(tmp_path: Path) -> None:
 
     assert "Denied by an allowlist" in to_text(report)
     engine.dispose()
+
+
+def test_denied_uploads_that_would_be_read_whole_are_cut_off() -> None:
+    assert not allowlist.body_too_large("29", None)
+    assert not allowlist.body_too_large(None, None)
+    assert allowlist.body_too_large(str(allowlist.DENIED_BODY_MAX + 1), None)
+    assert allowlist.body_too_large(None, "chunked")
+    assert allowlist.body_too_large("12, 12", None)
