@@ -12,7 +12,7 @@ ARGS ?=
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,postgres]'
 
 $(PY):
 	$(MAKE) venv

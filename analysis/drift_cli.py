@@ -14,6 +14,7 @@ Exit codes: 0 no findings, 1 findings, 2 usage or input error.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--since-last-run", action="store_true",
                    help="baseline = the last saved run's current window, current = its end..now")
     w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
+    w.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder, in both windows (repeatable)")
+    w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
+                   help="the baseline is what these recorders saw (compare recorders: the "
+                        "windows may then be the same time range, default 1d..now)")
+    w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
+                   help="the current window is what these recorders saw")
+    w.add_argument("--by", choices=["recorder"],
+                   help="one drift run per recorder, its baseline against its current window")
     t = p.add_argument_group("thresholds (override the config file)")
     t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
     t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
@@ -118,16 +128,27 @@ def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: E
         if end >= now:
             raise UsageError(f"the last saved run's current window ends at "
                              f"{end:%Y-%m-%d %H:%M:%S}, not before now: nothing new to compare")
-        return (Window(args.db, prev.current_start, end), Window(args.db, end, now))
-    two = bool(args.baseline_db)
-    b_text = args.baseline or options.get("baseline") or (".." if two else "8d..1d")
-    c_text = args.current or options.get("current") or (".." if two else "1d..now")
+        return (Window(args.db, prev.current_start, end, _recorders(args, "baseline")),
+                Window(args.db, end, now, _recorders(args, "current")))
+    by_recorder = _recorders(args, "baseline") != _recorders(args, "current")
+    two = bool(args.baseline_db) or by_recorder
+    c_text = args.current or options.get("current") or (
+        "1d..now" if by_recorder else ".." if two else "1d..now")
+    b_text = args.baseline or (c_text if by_recorder else None) or options.get("baseline") or (
+        ".." if two else "8d..1d")
     b_start, b_end = parse_window(b_text, now)
     c_start, c_end = parse_window(c_text, now)
     if not two and (b_end is None or c_start is None or b_end > c_start):
         raise UsageError(f"on one database the baseline ({b_text}) must end before the current "
                          f"window ({c_text}) starts; or compare two captures with --baseline-db")
-    return Window(args.baseline_db or args.db, b_start, b_end), Window(args.db, c_start, c_end)
+    return (Window(args.baseline_db or args.db, b_start, b_end, _recorders(args, "baseline")),
+            Window(args.db, c_start, c_end, _recorders(args, "current")))
+
+
+def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
+    """The recorders of one window: --baseline-recorder / --current-recorder, else --recorder."""
+    own = getattr(args, f"{side}_recorder", None) or []
+    return tuple(own or getattr(args, "recorder", None) or ())
 
 
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
@@ -149,6 +170,12 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     b_counts = background(window_aggregates, b_engine, baseline)
     c_obs, c_failed = window_aggregates(engine, current)
     b_obs, b_failed = b_counts()
+    from analysis.load import Filter, reads_rollups
+
+    for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
+        if reads_rollups(e, Filter(since=w.start, until=w.end)):
+            print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
+                  " its counts come from the daily rollups (whole days)", file=sys.stderr)
     against = args.against or cfg.options.get("against", "seed")
     try:
         doc = documented_sets(c_obs, documented_frame(engine), against)
@@ -174,6 +201,12 @@ def run(args: argparse.Namespace) -> int:
     from analysis import drift_render
     from analysis.drift_store import save_run
 
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import drift_sections
+
+        text, code = drift_sections(args, now)
+        write_output(text, args.output)
+        return code
     result, engine, b_engine, meta = compute(args, now)
     if args.save:
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),

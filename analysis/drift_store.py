@@ -30,12 +30,16 @@ class Window:
     db: str
     start: datetime | None
     end: datetime | None
+    recorders: tuple[str, ...] = ()  # only these recorders' exchanges; () = all
+
+    def filter(self) -> Filter:
+        return Filter(since=self.start, until=self.end, recorders=self.recorders)
 
 
 def window_aggregates(engine: Engine, w: Window) -> tuple[pd.DataFrame, int]:
     """Answered exchanges per (target, method, route, handler, api_version, status_code)
     and the window's proxy-side failures, from one scan of its rows."""
-    return observed_and_failed(engine, Filter(since=w.start, until=w.end))
+    return observed_and_failed(engine, w.filter())
 
 
 def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
@@ -45,7 +49,7 @@ def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
     Pass the window's `window_aggregates` when you have them: the counts are then free and
     first/last cost two index lookups.
     """
-    flt = Filter(since=w.start, until=w.end)
+    flt = w.filter()
     if observed is None or failures is None:
         observed, failures = window_aggregates(engine, w)
     answered = int(observed["count"].sum())
@@ -53,7 +57,7 @@ def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
     iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"db": w.db, "start": iso(w.start), "end": iso(w.end), "first": iso(first),
             "last": iso(last), "n_exchanges": answered + failures, "n_answered": answered,
-            "n_proxy_failures": failures}
+            "n_proxy_failures": failures, "recorders": list(w.recorders)}
 
 
 def choose_bucket(span_seconds: float) -> int:

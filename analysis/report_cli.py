@@ -12,6 +12,7 @@ Exit codes: 0 every observed code is documented, 1 undocumented codes were obser
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -53,6 +54,10 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only this upstream kind")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
+    p.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder (repeat for several)")
+    p.add_argument("--by", choices=["recorder"],
+                   help="one section per recorder (text, markdown, json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -80,7 +85,7 @@ def make_filter(args: argparse.Namespace) -> Filter:
         raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                          f"({until:%Y-%m-%d %H:%M})")
     return Filter(since=since, until=until, target=args.target, method=args.method,
-                  route=args.route)
+                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()))
 
 
 def documented_frame(engine: Engine) -> pd.DataFrame:
@@ -126,7 +131,8 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     step("comparing")
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
-                 "target": flt.target, "method": flt.method, "route": flt.route},
+                 "target": flt.target, "method": flt.method, "route": flt.route,
+                 "recorders": list(flt.recorders)},
              "denied": denied_records(denied)}
     return make_report(observed, documented, unknown, failures, against, extra)
 
@@ -177,6 +183,15 @@ def run(args: argparse.Namespace) -> int:
 
     flt = make_filter(args)
     engine = make_engine(args.db, create=False)
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import report_sections
+
+        try:
+            text, code = report_sections(engine, flt, args.against, args.format)
+        finally:
+            engine.dispose()
+        write_output(text, args.output)
+        return code
     try:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
@@ -185,6 +200,10 @@ def run(args: argparse.Namespace) -> int:
         from analysis.compare import AgainstError
         from analysis.render import Progress, wants_color
 
+        if load.reads_rollups(engine, flt):
+            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
+                  "come from the daily rollups, whole days, without error texts or example "
+                  "paths", file=sys.stderr)
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)

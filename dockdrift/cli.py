@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
+    "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
+    "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
     "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),

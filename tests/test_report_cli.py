@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 
 import pytest
+from pg_fixtures import BACKENDS, backend_store
 from report_helpers import T0, write_capture
 
 from analysis.report_cli import parse_time
@@ -20,9 +21,10 @@ from dockdrift.errors import UsageError
 JSON_ROUTE = "/containers/{name:.*}/json"
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory):
-    return write_capture(tmp_path_factory.mktemp("cli") / "literal.sqlite")
+@pytest.fixture(scope="module", params=BACKENDS)
+def capture(request, tmp_path_factory):
+    """The literal capture, on SQLite and on PostgreSQL (the fleet store)."""
+    return write_capture(backend_store(request, tmp_path_factory.mktemp("cli"), "literal"))
 
 
 def run(capsys, *argv):
