@@ -99,6 +99,28 @@ class _OneLineOptionsErrors(logging.Filter):
 _SCRIPT_LOG = logging.getLogger("mitmproxy.addons.script")
 
 
+def quiet_cancelled_tasks() -> None:
+    """At shutdown asyncio cancels mitmproxy's per-client tasks and its stream callbacks log
+    each CancelledError with a traceback (mitmproxy 11.0, kept-alive clients): a clean stop
+    must print none. Other errors still reach the previous handler."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    if getattr(previous, "__name__", "") != "handler" or previous is None:
+        loop.set_exception_handler(handler)
+
+
 def _header(headers: http.Headers, name: bytes) -> str | None:
     """`headers.get(name)` (values folded with ", "), without mitmproxy's per-field key
     conversions: a third of the recorder's own time per exchange before (benchmarks/hooks.py)."""
@@ -129,6 +151,7 @@ class DockerRecorder:
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
+        quiet_cancelled_tasks()
         self._log_filter = _OneLineOptionsErrors()
         _SCRIPT_LOG.addFilter(self._log_filter)
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
