@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import ssl
 import sys
@@ -26,6 +27,7 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from db import allowlist
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
@@ -147,6 +149,8 @@ class DockerRecorder:
         self.recorded = 0
         self.recorder_name: str | None = None
         self._log_filter: logging.Filter | None = None
+        self.allowlist: allowlist.Allowlist | None = None
+        self._sighup: asyncio.AbstractEventLoop | None = None  # the loop that has our SIGHUP
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
@@ -163,6 +167,12 @@ class DockerRecorder:
         loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
         loader.add_option("dockdrift_max_queue", int, 100_000,
                           "Rows that may wait for the store before new ones are refused (loudly).")
+        loader.add_option("dockdrift_enforce", str, "",
+                          "An allowlist JSON (dockdrift allowlist --format json): other "
+                          "requests get 403 and never reach the daemon. Reloaded on SIGHUP.")
+        loader.add_option("dockdrift_enforce_dry_run", bool, False,
+                          "With dockdrift_enforce: let every request through and only record "
+                          "what would have been denied.")
         loader.add_option("dockdrift_allow_remote", bool, False,
                           "Allow a non-loopback listen address. Whoever can connect to the "
                           "proxy controls the Docker daemon (root on the host).")
@@ -180,6 +190,8 @@ class DockerRecorder:
             self._check_listen()
         if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
             self._open_store()
+        if "dockdrift_enforce" in updated:
+            self._load_allowlist()
         if "connection_strategy" in ctx.options and ctx.options.connection_strategy != "lazy":
             # Eager connects drop a client with no HTTP exchange when the upstream is down,
             # so nothing could be recorded; lazy lets the request arrive and fail visibly.
@@ -237,8 +249,29 @@ class DockerRecorder:
         if old is not None:
             old.close()
 
+    def _load_allowlist(self) -> None:
+        path = ctx.options.dockdrift_enforce
+        try:
+            self.allowlist = allowlist.load(path) if path else None
+        except allowlist.AllowlistError as exc:
+            raise exceptions.OptionsError(f"dockdrift_enforce: {exc}") from None
+
+    def reload_allowlist(self) -> None:
+        """SIGHUP: read the file again; an invalid one is reported and the old list kept."""
+        if ctx.options.dockdrift_enforce:
+            fresh, line = allowlist.reload(ctx.options.dockdrift_enforce, self.allowlist)
+            (log.warning if fresh is self.allowlist else log.info)(line)
+            self.allowlist = fresh
+
     def running(self) -> None:
         self.tracker.probe_soon()
+        if self._sighup is None:
+            try:
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGHUP, self.reload_allowlist)
+                self._sighup = loop
+            except (RuntimeError, ValueError, NotImplementedError):
+                pass  # not the main thread: no reload on SIGHUP
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if self.writer is None:
@@ -251,12 +284,37 @@ class DockerRecorder:
         if case is not None:
             flow.metadata["dockdrift_probe_case"] = case
         self.in_flight[flow.id] = flow
+        if self.allowlist is not None:
+            self._enforce(flow, self.allowlist)
+
+    def _enforce(self, flow: http.HTTPFlow, policy: allowlist.Allowlist) -> None:
+        message = policy.decide(flow.request.method,
+                                flow.request.data.path.decode("utf-8", "backslashreplace"))
+        if message is None:
+            return
+        if ctx.options.dockdrift_enforce_dry_run:
+            flow.metadata["dockdrift_would_deny"] = message
+            return
+        flow.metadata["dockdrift_denied"] = message
+        flow.request.stream = False  # mitmproxy cannot answer early while streaming upstream
+        if allowlist.body_too_large(_header(flow.request.headers, b"content-length"),
+                                    _header(flow.request.headers, b"transfer-encoding")):
+            # mitmproxy reads a request's whole body before it can answer it here: a large
+            # or unknown-size upload (load, build, cp) is cut off instead, memory stays flat
+            flow.metadata["dockdrift_denied"] = f"{message} (connection closed: large body)"
+            flow.kill()
+            return
+        # A response set here is sent without connecting upstream: the daemon never sees it.
+        flow.response = http.Response.make(403, allowlist.error_body(message),
+                                           {"Content-Type": "application/json"})
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
         if self.writer is None:  # stored at `done` without a status: do not deliver it now
             flow.kill()
             return
+        if "dockdrift_denied" in flow.metadata:
+            return  # our own 403, already in memory
         if self.tracker.wants_body(flow.request.path):
             keep = IDENTITY_HEAD
         else:
@@ -276,6 +334,9 @@ class DockerRecorder:
             self.writer.close()
             self.writer = None
         self.tracker.close()
+        if self._sighup is not None and not self._sighup.is_closed():
+            self._sighup.remove_signal_handler(signal.SIGHUP)
+        self._sighup = None
         if self._log_filter is not None:
             _SCRIPT_LOG.removeFilter(self._log_filter)
             self._log_filter = None
@@ -292,6 +353,12 @@ class DockerRecorder:
             self.tracker.observe(req.method, req.path, status, out.head, server)
         if error is not None and status is None:
             self.tracker.upstream_failed()
+        denied, would = flow.metadata.get("dockdrift_denied"), flow.metadata.get(
+            "dockdrift_would_deny")
+        if denied is not None and status is None:  # cut off: say so, not "killed"
+            error = denied
+        if would is not None:  # the server answered: its status stays a server code
+            error = allowlist.dry_run_error(would, error)
         self.writer.submit(build_row(
             method=req.method, raw_target=req.data.path, started=req.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
@@ -301,10 +368,10 @@ class DockerRecorder:
             user_agent=_header(req.headers, b"user-agent"),
             server=server or self.tracker.identity, target=self.tracker.kind(server),
             client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
-            body_head=out.head if out else b"",
+            body_head=allowlist.error_body(denied) if denied else out.head if out else b"",
             target_version=self.tracker.target_version(server),
             probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name,
+            recorder=self.recorder_name, denied=denied is not None,
         ))
         self.recorded += 1
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, text, true
 
-from db.models import DocumentedCode, Exchange, Rollup
+from db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +109,9 @@ def _grouped(engine: Engine, flt: Filter, *, answered_only: bool) -> pd.DataFram
         rcols = [Rollup.target, Rollup.method, Rollup.route, Rollup.handler, Rollup.api_version,
                  Rollup.status_code]
         rcond = Rollup.status_code.is_not(None) if answered_only else true()
+        not_denied = or_(Rollup.outcome.is_(None), Rollup.outcome != "denied")  # db.rollup
         stmt = (select(*rcols, func.sum(Rollup.count).label("count"))
-                .where(and_(rcond, *flt.where(Rollup))).group_by(*rcols))
+                .where(and_(rcond, not_denied, *flt.where(Rollup))).group_by(*rcols))
         df = _frame(engine, stmt, OBSERVED_COLUMNS)
         df["count"] = df["count"].astype("int64")
         return df
@@ -122,7 +123,29 @@ def _grouped(engine: Engine, flt: Filter, *, answered_only: bool) -> pd.DataFram
             .group_by(*cols))
     df = _frame(engine, stmt, OBSERVED_COLUMNS)
     df["count"] = df["count"].astype("int64")
-    return df
+    return _without_denied(engine, df, cols, and_(cond, *flt.where()))
+
+
+def _allowlist_rows() -> ColumnElement[bool]:
+    """Rows an allowlist refused or would have refused: ix_exchanges_denied's WHERE."""
+    return text(DENIED_OR_DRY_RUN)  # type: ignore[return-value]
+
+
+def _without_denied(engine: Engine, df: pd.DataFrame, cols: list, where: ColumnElement[bool]
+                    ) -> pd.DataFrame:
+    """Take the rows an allowlist refused (their 403 is dockdrift's, not the server's) out of
+    the groups. Counted apart through the small partial index, so the main GROUP BY keeps
+    reading its covering index."""
+    stmt = (select(*cols, func.count().label("count"))
+            .where(and_(_allowlist_rows(), Exchange.denied == True, where))  # noqa: E712
+            .group_by(*cols))
+    denied = _frame(engine, stmt, OBSERVED_COLUMNS)
+    if denied.empty:
+        return df
+    keys = OBSERVED_COLUMNS[:-1]
+    out = df.merge(denied, on=keys, how="left", suffixes=("", "_denied"))
+    out["count"] = out["count"] - out.pop("count_denied").fillna(0).astype("int64")
+    return out[out["count"] > 0].reset_index(drop=True)
 
 
 def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
@@ -137,7 +160,8 @@ def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
         return df
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.error]
     stmt = (select(*cols, func.count().label("count"))
-            .where(and_(Exchange.status_code.is_(None), *flt.where()))
+            .where(and_(Exchange.status_code.is_(None), Exchange.denied.is_not(True),
+                        *flt.where()))
             .group_by(*cols))
     return _frame(engine, stmt, ["target", "method", "route", "error", "count"])
 
@@ -154,11 +178,24 @@ def unknown_routes(engine: Engine, flt: Filter = Filter(), examples: int = 3) ->
     cols = [Exchange.target, Exchange.method, Exchange.status_code]
     stmt = (select(*cols, func.count().label("count"), func.min(Exchange.path),
                    func.max(Exchange.path))
-            .where(and_(Exchange.route.is_(None), *flt.where()))
+            .where(and_(Exchange.route.is_(None), Exchange.denied.is_not(True), *flt.where()))
             .group_by(*cols))
     df = _frame(engine, stmt, ["target", "method", "status_code", "count", "first", "last"])
     df["examples"] = [sorted({a, b})[:examples] for a, b in zip(df.pop("first"), df.pop("last"), strict=True)]
     return df
+
+
+def denied_requests(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
+    """Who asked for what an allowlist refused (`dry_run`: would have refused), how often."""
+    dry = Exchange.denied.is_not(True)
+    cols = [Exchange.user_agent, Exchange.client, Exchange.method, Exchange.route, dry]
+    stmt = (select(*cols, func.count(), func.max(Exchange.started_at))
+            .where(and_(_allowlist_rows(), *flt.where())).group_by(*cols))
+    df = _frame(engine, stmt, ["user_agent", "client", "method", "route", "dry_run", "count",
+                               "last"])
+    df["dry_run"] = df["dry_run"].astype(bool)
+    return df.sort_values(["count", "method", "route", "dry_run"],
+                          ascending=[False, True, True, True], ignore_index=True)
 
 
 def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:

@@ -127,12 +127,26 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     # are two index lookups (load.time_span would walk every row again).
     n = int(observed["count"].sum()) + int(failures["count"].sum())
     first, last = load.time_bounds(engine, flt) if n else (None, None)
+    denied = load.denied_requests(engine, flt)
     step("comparing")
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
                  "target": flt.target, "method": flt.method, "route": flt.route,
-                 "recorders": list(flt.recorders)}}
+                 "recorders": list(flt.recorders)},
+             "denied": denied_records(denied)}
     return make_report(observed, documented, unknown, failures, against, extra)
+
+
+def denied_records(df: pd.DataFrame) -> list[dict]:
+    """The report's `denied` section: refused (or, dry_run, would be) by an allowlist; their
+    403s are dockdrift's and never count as server codes."""
+    return [{"user_agent": r.user_agent, "client": r.client, "method": r.method,
+             "route": r.route, "dry_run": bool(r.dry_run), "count": int(r.count),
+             "last": _iso(load_dt(r.last))} for r in df.itertuples()]
+
+
+def load_dt(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore
 
 
 def _iso(t: datetime | None) -> str | None:

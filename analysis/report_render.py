@@ -67,6 +67,9 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
                for u in s.get("unknown_routes", [])]
     failures = [[f["target"], f["method"], _s(f["route"]) or "?", _s(f["error"]), f["count"]]
                 for f in s.get("proxy_failures", [])]
+    denied = [[_s(d["user_agent"]), _s(d["client"]), d["method"], _s(d["route"]) or "?",
+               "would be (dry run)" if d["dry_run"] else "denied", d["count"]]
+              for d in s.get("denied", [])]
     sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
             _codes(v["only_engine"]), _codes(v["only_swarm"])]
            for v in s.get("swarm_vs_engine", [])]
@@ -81,6 +84,8 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
             (["target", "method", "status", "count", "example paths"], unknown),
         "Proxy-side failures (no server status; not counted as codes)":
             (["target", "method", "route", "error", "count"], failures),
+        "Denied by an allowlist (dockdrift's 403, not counted as codes)":
+            (["user agent", "client", "method", "route", "refused", "count"], denied),
         "Swarm vs Engine (routes seen on both)":
             (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
     }
@@ -140,6 +145,9 @@ def to_csv(report: Report) -> str:
     for f in report.summary.get("proxy_failures", []):
         rows.append([f["target"], f["method"], f["route"], None, None, f["count"],
                      "proxy-failure"])
+    for d in report.summary.get("denied", []):
+        rows.append([None, d["method"], d["route"], None, None if d["dry_run"] else 403,
+                     d["count"], "would-be-denied" if d["dry_run"] else "denied"])
     return render.to_csv(["target", "method", "route", "handler", "status_code", "count",
                           "finding"], rows)
 

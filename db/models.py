@@ -18,7 +18,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
-SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed")
+SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied")
+# Rows an allowlist refused (`denied`, never sent to the daemon, status 403 made by dockdrift)
+# or, under `--enforce --dry-run`, would have refused (sent, the server's status kept, this
+# prefix in `error`). The report lists both apart; only the first are no server codes.
+DRY_RUN_PREFIX = "dry run: would be denied"
+DENIED_OR_DRY_RUN = f"(denied = TRUE OR error LIKE '{DRY_RUN_PREFIX}%')"
 
 
 class Base(DeclarativeBase):
@@ -80,6 +85,11 @@ class Exchange(Base):
               sqlite_where=text("route IS NULL")).ddl_if(dialect="sqlite"),
         Index("ix_exchanges_failed", "target", "method", "route", "error", "started_at",
               sqlite_where=text("status_code IS NULL")).ddl_if(dialect="sqlite"),
+        # The allowlist's rows: the report's denied section and the denied rows it keeps out
+        # of the server codes read this instead of the table (queries repeat the expression).
+        Index("ix_exchanges_denied", "target", "method", "route", "status_code", "handler",
+              "api_version", "started_at", "user_agent", "client", "denied",
+              sqlite_where=text(DENIED_OR_DRY_RUN)).ddl_if(dialect="sqlite"),
     )
 
 

@@ -131,6 +131,9 @@ class CaptureConfig:
     def upstream_url(self) -> str:
         return self.ssh.url() if self.ssh is not None else self.upstream.url()
 
+    enforce: str = ""  # allowlist JSON; "" records everything
+    dry_run: bool = False  # with enforce: only record what would be denied
+
 
 def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
     """Arguments + environment -> a checked config (raises UsageError with what to do)."""
@@ -155,9 +158,22 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
         raise UsageError(f"refusing to listen on {listen.url()}: it is not a loopback address and "
                          "would expose the Docker API (root on this host) to the network; "
                          "pass --allow-remote if you really mean it")
+    enforce = getattr(args, "enforce", None) or ""
+    dry_run = bool(getattr(args, "dry_run", False))
+    if dry_run and not enforce:
+        raise UsageError("--dry-run needs --enforce ALLOWLIST.json (what would be denied)")
+    if enforce:
+        from db.allowlist import AllowlistError, load
+
+        try:
+            load(enforce)  # checked before anything listens; the recorder loads it again
+        except AllowlistError as exc:
+            raise UsageError(f"--enforce: {exc}") from None
+        enforce = os.path.abspath(enforce)
     return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote,
                          recorder=getattr(args, "recorder", "") or "", tls=up.tls, ssh=up.ssh,
-                         listen_tls=listen_tls.from_args(args), upstream_source=source)
+                         listen_tls=listen_tls.from_args(args), upstream_source=source,
+                         enforce=enforce, dry_run=dry_run)
 
 
 def client_url(listen: Endpoint, bound: tuple[str, int] | None) -> str:
@@ -236,6 +252,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=("auto", "engine", "swarm", "podman"),
                         default="auto",
                         help="the upstream kind stored with each exchange (default: detect)")
+    parser.add_argument("--enforce", metavar="ALLOWLIST.json",
+                        help="refuse (403, never sent to the daemon, recorded as denied) every "
+                             "request outside this allowlist (dockdrift allowlist --format "
+                             "json); SIGHUP reloads it")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with --enforce: let everything through, record what would be "
+                             "denied")
     parser.add_argument("--recorder", metavar="NAME", default="",
                         help="this recorder's name, stored with each exchange (default: the "
                              "host name)")

@@ -165,7 +165,8 @@ class Capture:
                         listen_port=listen[1], connection_strategy="lazy",
                         dockdrift_db=cfg.db, dockdrift_target=cfg.target,
                         dockdrift_allow_remote=cfg.allow_remote,
-                        dockdrift_recorder=cfg.recorder, **tls_options)
+                        dockdrift_recorder=cfg.recorder, dockdrift_enforce=cfg.enforce,
+                        dockdrift_enforce_dry_run=cfg.dry_run, **tls_options)
         except exceptions.OptionsError as exc:
             raise UsageError(str(exc).removeprefix("dockdrift_db: ")) from None
         self.writer = self.recorder.writer
@@ -287,6 +288,10 @@ async def serve(cfg: CaptureConfig) -> int:
         print(f"dockdrift capture: recording {cfg.upstream_url}{how} into {cfg.db}"
               f"{' (clients: TLS, certificates required)' if cfg.listen_tls else ''}; "
               "stop with Ctrl-C", file=sys.stderr, flush=True)
+        if cfg.enforce:
+            mode = "dry run, nothing refused" if cfg.dry_run else "others get 403"
+            print(f"dockdrift capture: enforcing {cfg.enforce} ({mode}); SIGHUP reloads it",
+                  file=sys.stderr, flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, loop, cap)
         status = loop.create_task(_show_status(cap)) if cfg.status else None

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
+                  "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }
 
 
