@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -63,7 +64,8 @@ class Exchange(Base):
     stream_error_count: Mapped[int | None] = mapped_column(Integer)
     exit_code: Mapped[int | None] = mapped_column(Integer)  # /wait StatusCode, exec ExitCode
     recorder: Mapped[str | None] = mapped_column(String(128))  # which recorder saw it
-    denied: Mapped[bool] = mapped_column(Boolean, default=False)  # refused by an allowlist
+    # refused by an allowlist; a server default too, so plain SQL inserts need not name it
+    denied: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A stable identity across copies (`dockdrift import`): NULL for rows recorded here, whose
     # identity is "<store_id>:<id>" (dockdrift_meta.store_id); set on rows copied in.
     uid: Mapped[str | None] = mapped_column(String(64))
