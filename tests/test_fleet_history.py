@@ -152,3 +152,28 @@ def test_recorder_filters_and_by_recorder(store_url: str, capsys) -> None:
     code, _, err = run(capsys, "report", "--db", store_url, "--by", "recorder", "--format",
                        "html")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_matrix_by_recorder_and_recorder_filter(store_url: str, capsys) -> None:
+    """Two recorders in front of the same implementation: one column each."""
+    from sqlalchemy import insert
+
+    engine = make_engine(store_url)
+    rows = [{"started_at": NOW, "method": "GET", "path": "/v1.45/containers/x/json",
+             "route": "/containers/{name:.*}/json", "api_version": "1.45",
+             "status_code": code, "target": "engine", "target_version": "26.1.5+dfsg1",
+             "recorder": rec, "hijacked": False}
+            for rec, code in [("ci-1", 404), ("ci-1", 404), ("ci-2", 500)]]
+    with engine.begin() as c:
+        c.execute(insert(Exchange), rows)
+    engine.dispose()
+    code, out, _ = run(capsys, "matrix", "--db", store_url, "--by", "recorder", "--format",
+                       "json")
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["implementations"] == ["engine 26.1.5+dfsg1 @ ci-1", "engine 26.1.5+dfsg1 @ ci-2"]
+    row = doc["rows"][0]
+    assert row["documented"]["engine 26.1.5+dfsg1 @ ci-1"] == [200, 404, 500]
+    code, out, _ = run(capsys, "matrix", "--db", store_url, "--recorder", "ci-1", "--format",
+                       "json")
+    assert code == 3  # one implementation left: not enough to compare

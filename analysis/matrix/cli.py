@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--compare needs two different implementations")
     engine = make_engine(args.db, create=False)
     try:
-        counts = background(load.matrix_counts, engine, flt, args.include_setup)
+        counts = background(load.matrix_counts, engine, flt, args.include_setup,
+                            getattr(args, "by", None) == "recorder")
         from analysis.compare import AgainstError
         from analysis.matrix.core import UnknownImplementation
 

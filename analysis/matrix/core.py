@@ -51,6 +51,9 @@ def labelled(counts: pd.DataFrame) -> pd.DataFrame:
     labels = [implementation_label(t if isinstance(t, str) else None,
                                    v if isinstance(v, str) else None)
               for t, v in zip(counts["target"], counts["target_version"], strict=True)]
+    if "recorder" in counts:  # --by recorder: one column per implementation and recorder
+        labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
+                  for label, r in zip(labels, counts["recorder"], strict=True)]
     return counts.assign(implementation=labels)
 
 
@@ -154,11 +157,13 @@ def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dic
     sides = group["sides"]
     kind, differences = verdict(sides)
     empty: tuple = (set(), set(), [False])
-    documented = {label: sorted(docs.get((label, method, route), empty)[0])
-                  for label in implementations}
-    absent = [label for label in implementations if docs.get((label, method, route), empty)[2][0]]
-    tables = {label: sorted(docs.get((label, method, route), empty)[1])
-              for label in implementations}
+
+    def doc(label: str) -> tuple:  # `engine 26.1.5 @ ci-7` is documented as `engine 26.1.5`
+        return docs.get((label.split(" @ ", 1)[0], method, route), empty)
+
+    documented = {label: sorted(doc(label)[0]) for label in implementations}
+    absent = [label for label in implementations if doc(label)[2][0]]
+    tables = {label: sorted(doc(label)[1]) for label in implementations}
     return {
         "method": method, "route": route, "case": case,
         "handler": group["handler"],

@@ -25,7 +25,7 @@ COUNT_COLUMNS = ["target", "target_version", "method", "route", "case", "api_ver
 
 
 def matrix_counts(engine: Engine, flt: Filter | None = None,
-                  include_setup: bool = False) -> pd.DataFrame:
+                  include_setup: bool = False, by_recorder: bool = False) -> pd.DataFrame:
     """Exchanges per (target, target_version, method, route, case, api_version, status_code,
     exit_code, stream_error, denied): one GROUP BY over the filtered exchanges.
 
@@ -33,6 +33,8 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     carried an error; `denied` is True for requests an allowlist refused; a NULL status_code
     is a proxy-side failure. `handler` is MIN(handler) of the group (the route's handler).
     Setup and cleanup requests of a case (`<case>#setup`) are left out unless `include_setup`.
+    `by_recorder` adds a `recorder` column: each (implementation, recorder) is then a column of
+    the matrix (`engine 26.1.5+dfsg1 @ ci-7`).
     """
     # Plain columns in the order of the optional ix_exchanges_matrix (benchmarks/README.md; time windows
     # too): SQLite reads the groups off the index with no sort (0.55 s of CPU at 1M rows
@@ -41,6 +43,10 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     keys = [Exchange.target, Exchange.target_version, Exchange.method, Exchange.route,
             Exchange.probe_case, Exchange.api_version, Exchange.status_code,
             Exchange.exit_code, Exchange.stream_error, Exchange.denied]
+    columns = COUNT_COLUMNS
+    if by_recorder:
+        keys.append(Exchange.recorder)
+        columns = [*COUNT_COLUMNS[:-2], "recorder", *COUNT_COLUMNS[-2:]]
     conds = list((flt or Filter()).where())
     if not include_setup:
         conds.append(or_(Exchange.probe_case.is_(None),
@@ -48,9 +54,9 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     stmt = (select(*keys, func.min(Exchange.handler), func.count())
             .where(and_(true(), *conds))
             .group_by(*keys))
-    df = _frame(engine, stmt, COUNT_COLUMNS)
+    df = _frame(engine, stmt, columns)
     df["count"] = df["count"].astype("int64")
     df["stream_error"] = df["stream_error"].notna()
     df["denied"] = df["denied"].fillna(False).astype(bool)
-    return (df.groupby(COUNT_COLUMNS[:-2], dropna=False, sort=False, as_index=False)
+    return (df.groupby(columns[:-2], dropna=False, sort=False, as_index=False)
             .agg(handler=("handler", "min"), count=("count", "sum")))
