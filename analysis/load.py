@@ -26,6 +26,7 @@ class Filter:
     target: str | None = None
     method: str | None = None
     route: str | None = None  # exact template, or a substring when it contains no '{'
+    recorder: str | None = None  # exchanges.recorder (schema 2): which recorder saw them
 
     def where(self) -> list:
         conds = []
@@ -37,6 +38,8 @@ class Filter:
             conds.append(Exchange.target == self.target)
         if self.method:
             conds.append(Exchange.method == self.method.upper())
+        if self.recorder:
+            conds.append(Exchange.recorder == self.recorder)
         if self.route:
             if "{" in self.route:
                 conds.append(Exchange.route == self.route)

@@ -145,7 +145,9 @@ def to_csv(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    return render.to_json(report.to_dict())
+    from dockdrift.version import version_info
+
+    return render.to_json(report.to_dict() | {"dockdrift": version_info()})
 
 
 FORMATS: dict[str, Callable[..., str]] = {
