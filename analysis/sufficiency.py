@@ -45,6 +45,15 @@ def _iso(t: datetime | None) -> str:
     return "(open)" if t is None else f"{t:%Y-%m-%d %H:%M:%S}"
 
 
+def _span(scope: str, flt: Filter) -> str:
+    """`baseline window A .. B` (drift), `time range A .. B` or `whole capture` (report)."""
+    if scope in ("baseline", "current"):
+        return f"{scope} window {_iso(flt.since)} .. {_iso(flt.until)}"
+    if flt.since is None and flt.until is None:
+        return "whole capture"
+    return f"time range {_iso(flt.since)} .. {_iso(flt.until)}"
+
+
 def _recorded_values(engine: Engine, column: str, limit: int = 8) -> str:
     col = getattr(Exchange, column)
     stmt = select(col, func.count()).group_by(col).order_by(func.count().desc()).limit(limit)
@@ -75,7 +84,7 @@ def window_shortfall(engine: Engine, scope: str, db: str, flt: Filter, info: dic
     answered, failed = int(info["n_answered"]), int(info["n_proxy_failures"])
     if answered >= max(minimum, 1):
         return None
-    span = f"{scope} window {_iso(flt.since)} .. {_iso(flt.until)}"
+    span = _span(scope, flt)
     where = f" {describe_filter(flt)}" if describe_filter(flt) else ""
     if answered == 0:
         why = _why_empty(engine, db, flt)
