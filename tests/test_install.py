@@ -56,6 +56,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     src = _tree_copy(tmp / "src")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pip compile the install: faster commands
     build = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp / "dist"),
                   str(src)], tmp, env, timeout=300)
     need(build.returncode == 0 or "No matching distribution" not in build.stdout + build.stderr,
