@@ -201,6 +201,29 @@ def test_recording_gap_found_inside_the_window(capsys, tmp_path: Path) -> None:
     assert "recording_gap" in text and "3h 5m" in text
 
 
+def test_both_gap_plans_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Index probes (the usual plan) and the LAG scan (long windows) find the same gaps."""
+    from analysis import gaps
+    from analysis.load import Filter
+
+    db = tmp_path / "plans.sqlite"
+    steady(db, NOW - timedelta(days=3), NOW - timedelta(days=2), every=timedelta(minutes=7))
+    steady(db, NOW - timedelta(hours=40), NOW - timedelta(hours=30))
+    steady(db, NOW - timedelta(hours=29, minutes=30), NOW - timedelta(hours=2))
+    engine = make_engine(db, create=False)
+    for flt in (Filter(since=NOW - timedelta(days=2), until=NOW), Filter(until=NOW),
+                Filter(since=NOW - timedelta(hours=20), until=NOW + timedelta(days=1))):
+        probed = gaps.recording_gaps(engine, flt, timedelta(minutes=20), NOW)
+        monkeypatch.setattr(gaps, "MAX_PROBES", 0)
+        assert gaps.recording_gaps(engine, flt, timedelta(minutes=20), NOW) == probed
+        monkeypatch.undo()
+        assert probed and all(b - a > timedelta(minutes=20) for a, b in probed)
+    assert gaps.recording_gaps(engine, Filter(until=NOW), timedelta(minutes=20), NOW) == [
+        (NOW - timedelta(days=2, minutes=5), NOW - timedelta(hours=40)),
+        (NOW - timedelta(hours=2, minutes=5), NOW),
+        (NOW - timedelta(hours=30, minutes=5), NOW - timedelta(hours=29, minutes=30))]
+
+
 def test_recording_gap_not_found_in_a_steady_capture(capsys, week: Path) -> None:
     rc, out, _ = drift(capsys, week, *WINDOWS, "--max-gap", "1h")
     assert rc == 0 and out["findings"] == []
