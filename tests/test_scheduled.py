@@ -307,3 +307,67 @@ def test_versions_in_json_and_html(capsys, week: Path, tmp_path: Path) -> None:
     rc, text, _ = run(capsys, "drift", "history", "--db", str(week), "--format", "json")
     assert json.loads(text)["runs"][0]["dockdrift_version"] == package_version()
 
+
+
+# --- the same on PostgreSQL ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pg_url():  # noqa: ANN201
+    """A private PostgreSQL (Debian's binaries, trust auth, a unix socket only), stopped after."""
+    import glob
+    import shutil
+    import subprocess
+
+    from conftest import need
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    need(bool(bins) and shutil.which("runuser") is not None, "PostgreSQL is not installed")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        need(False, "psycopg is not installed")
+    pg_ctl = Path(bins[-1])
+    import tempfile
+
+    # Not under pytest's tmp (0700 root): the postgres user must reach its data directory.
+    top = Path(tempfile.mkdtemp(prefix="dd-sched-pg-"))
+    top.chmod(0o755)
+    (top / "sock").mkdir()
+    shutil.chown(top, "postgres")
+    shutil.chown(top / "sock", "postgres")
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_pg, str(pg_ctl.parent / "initdb"), "-D", str(top / "data"), "-A",
+                    "trust", "-U", "postgres"], check=True, capture_output=True, timeout=120)
+    subprocess.run([*as_pg, str(pg_ctl), "-D", str(top / "data"), "-l", str(top / "log"), "-w",
+                    "-o", f"-k {top / 'sock'} -c listen_addresses=''", "start"],
+                   check=True, capture_output=True, timeout=120)
+    yield f"postgresql+psycopg://postgres@/postgres?host={top / 'sock'}"
+    subprocess.run([*as_pg, str(pg_ctl), "-D", str(top / "data"), "-m", "fast", "stop"],
+                   capture_output=True, timeout=120)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_exit_3_and_gaps_on_postgresql(capsys, pg_url: str,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import gaps
+    from analysis.load import Filter
+
+    ensure_schema(make_engine(pg_url), create=True)
+    rc, out, err = drift(capsys, pg_url, *WINDOWS)  # an empty store
+    assert rc == 3 and [s["scope"] for s in out["insufficient"]] == ["store"]
+    steady(pg_url, NOW - timedelta(days=8), NOW - timedelta(hours=10))
+    steady(pg_url, NOW - timedelta(hours=7), NOW - timedelta(hours=3))
+    rc, out, _ = drift(capsys, pg_url, *WINDOWS, "--max-gap", "1h")
+    assert rc == 1
+    assert [(g["gap_start"], g["gap_end"]) for g in out["findings"]] == [
+        ("2026-11-26T01:55:00", "2026-11-26T05:00:00"), ("2026-11-26T08:55:00", NOW.isoformat())]
+    engine = make_engine(pg_url, create=False)
+    flt = Filter(since=NOW - timedelta(days=1), until=NOW)
+    probed = gaps.recording_gaps(engine, flt, timedelta(hours=1), NOW)
+    monkeypatch.setattr(gaps, "MAX_PROBES", 0)
+    assert gaps.recording_gaps(engine, flt, timedelta(hours=1), NOW) == probed
+    rc, out, err = drift(capsys, pg_url, *WINDOWS, "--recorder", "nobody")
+    assert rc == 3 and "matches --recorder nobody" in err
+    rc, text, err = run(capsys, "report", "--db", pg_url, "--since", "2026-10-01",
+                        "--until", "2026-10-02")
+    assert rc == 3 and "holds no exchanges" in err
