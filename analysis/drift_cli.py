@@ -66,7 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
     t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
     t.add_argument("--min-count", type=int, help="occurrences for a new/vanished code (5)")
-    t.add_argument("--min-total", type=int, help="requests per window to test shares (30)")
+    t.add_argument("--min-total", type=int,
+                   help="answered requests a window needs to decide (else exit 3) and a route "
+                        "needs per window for its shares to be tested (30)")
     t.add_argument("--min-expected", type=float, help="G-test cell expectation (5)")
     t.add_argument("--min-effect", type=float, help="share-shift distance floor, 0..1 (0.1)")
     t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
