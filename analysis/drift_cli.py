@@ -194,7 +194,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
                            (b_routes, c_routes)) | {"dockdrift": version_info()}
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
                                           "max_gap": args.max_gap or cfg.options.get("max_gap")},
-            "baseline": baseline, "current": current}
+            "baseline": baseline, "current": current, "recorder": args.recorder}
     return result, engine, b_engine, meta
 
 

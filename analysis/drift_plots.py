@@ -74,7 +74,8 @@ def route_timelines(keys: list[tuple[str, str, str]], meta: dict, engine: Engine
             if bounds is None:
                 continue
             size = choose_bucket((bounds[1] - bounds[0]).total_seconds())
-            frames.append((label, timeline(eng, keys, bounds[0], bounds[1], size)))
+            frames.append((label, timeline(eng, keys, bounds[0], bounds[1], size,
+                                            meta.get("recorder"))))
     except NotImplementedError as exc:
         return {}, str(exc)
     if b_engine is engine:

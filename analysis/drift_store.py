@@ -93,8 +93,9 @@ def _route_condition(keys: list[tuple[str, str, str]]):  # noqa: ANN202
 
 
 def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, end: datetime,
-             size: int) -> pd.DataFrame:
-    """Answered exchanges per (time bucket, target, method, route, status_code) for some routes.
+             size: int, recorder: str | None = None) -> pd.DataFrame:
+    """Answered exchanges per (time bucket, target, method, route, status_code) for some routes
+    (of one recorder when given, as `drift --recorder` compared them).
 
     `bucket` is the bucket's start time (start + k * size seconds).
     """
@@ -105,7 +106,8 @@ def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, 
     stmt = (select(b, Exchange.target, Exchange.method, Exchange.route, Exchange.status_code,
                    func.count())
             .where(Exchange.started_at >= start, Exchange.started_at < end,
-                   Exchange.status_code.is_not(None), _route_condition(keys))
+                   Exchange.status_code.is_not(None), _route_condition(keys),
+                   *Filter(recorder=recorder).where())
             .group_by(b, Exchange.target, Exchange.method, Exchange.route, Exchange.status_code))
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(stmt).all(), columns=cols)
