@@ -6,13 +6,13 @@ PYTHON ?= python3
 PYTEST_FLAGS ?= -q -p no:cacheprovider -ra
 ARGS ?=
 
-.PHONY: venv test demo dockerd lint
+.PHONY: venv test demo dockerd dockerd26 podman servers lint
 
 # Creates the venv (if missing) and installs the project with its dev extra.
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,postgres]'
 
 $(PY):
 	$(MAKE) venv
@@ -28,6 +28,16 @@ demo:
 
 dockerd:
 	scripts/dockerd-up.sh
+
+dockerd26:
+	scripts/dockerd26-up.sh
+
+podman:
+	scripts/podman-up.sh
+
+# Engine 20.10, Engine 26.1 and Podman, each with busybox:local (see README, "Tests").
+servers:
+	scripts/servers-up.sh
 
 lint: | $(PY)
 	$(PY) -m ruff check .

@@ -9,6 +9,7 @@ build a row with db.record and hand it to db.writer's thread. Nothing here block
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -38,7 +39,10 @@ from dockdrift import hijack
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
-BODY_HEAD = 512  # bytes of a 4xx/5xx or /version body kept in memory, never on disk
+BODY_HEAD = 512  # bytes of a 4xx/5xx body kept in memory, never on disk
+# /version and /info answers are 0.8-3 KB (Components, Plugins): their JSON is only readable
+# whole, so they keep more. Still bounded; only these two small routes.
+IDENTITY_HEAD = 16384
 # `dockdrift probe` names the case of each request in this header; the recorder takes it off
 # before the request goes upstream, so the daemon sees exactly what a client would send.
 PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
@@ -50,13 +54,15 @@ class _Counter:
 
     __slots__ = ("n", "head", "keep")
 
-    def __init__(self, keep: bool = False) -> None:
-        self.n, self.head, self.keep = 0, b"", keep
+    def __init__(self, keep: int | bool = False) -> None:
+        # keep: how many leading bytes to hold (True: BODY_HEAD)
+        self.n, self.head = 0, b""
+        self.keep = BODY_HEAD if keep is True else int(keep)
 
     def __call__(self, chunk: bytes) -> bytes:
         self.n += len(chunk)
-        if self.keep and len(self.head) < BODY_HEAD:
-            self.head += chunk[: BODY_HEAD - len(self.head)]
+        if self.keep and len(self.head) < self.keep:
+            self.head += chunk[: self.keep - len(self.head)]
         return chunk
 
 
@@ -96,6 +102,28 @@ class _OneLineOptionsErrors(logging.Filter):
 _SCRIPT_LOG = logging.getLogger("mitmproxy.addons.script")
 
 
+def quiet_cancelled_tasks() -> None:
+    """At shutdown asyncio cancels mitmproxy's per-client tasks and its stream callbacks log
+    each CancelledError with a traceback (mitmproxy 11.0, kept-alive clients): a clean stop
+    must print none. Other errors still reach the previous handler."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    if getattr(previous, "__name__", "") != "handler" or previous is None:
+        loop.set_exception_handler(handler)
+
+
 def _header(headers: http.Headers, name: bytes) -> str | None:
     """`headers.get(name)` (values folded with ", "), without mitmproxy's per-field key
     conversions: a third of the recorder's own time per exchange before (benchmarks/hooks.py)."""
@@ -124,6 +152,7 @@ class DockerRecorder:
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
+        quiet_cancelled_tasks()
         self._log_filter = _OneLineOptionsErrors()
         _SCRIPT_LOG.addFilter(self._log_filter)
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
@@ -211,7 +240,10 @@ class DockerRecorder:
         if self.writer is None:  # stored at `done` without a status: do not deliver it now
             flow.kill()
             return
-        keep = flow.response.status_code >= 400 or self.tracker.wants_body(flow.request.path)
+        if self.tracker.wants_body(flow.request.path):
+            keep = IDENTITY_HEAD
+        else:
+            keep = BODY_HEAD if flow.response.status_code >= 400 else 0
         flow.response.stream = _Counter(keep)
 
     def response(self, flow: http.HTTPFlow) -> None:

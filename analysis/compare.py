@@ -1,49 +1,41 @@
 """Observed status codes vs the documented tables: pure functions, DataFrames in and out.
 
 Inputs are the SQL aggregates of `analysis.load` (never raw exchanges):
-`observed` has target, method, route, handler, api_version, status_code, count;
+`observed` has target, method, route, handler, api_version, status_code, count (and, when the
+store has it, target_version: which Podman table `own`/`podman` picks);
 `documented` has source, api_version, target, method, route, handler, operation_id,
 status_code, absent (the `documented_codes` table).
 
 Conventions
 - A NULL target (the recorder could not tell) is reported as ``unknown`` and compared against
   the Engine's (Docker) column: an unidentified upstream is almost always a plain dockerd.
+- Which table: `--against` seed, spec, spec:X, own, podman, podman:X (analysis.against).
 - Templates are compared by shape, not by variable: ``/volumes/{volumename:.*}`` (seed),
-  ``/volumes/{name:.*}`` (spec) and ``/networks/{id:.+}`` vs ``{networkid:.*}`` are the same
-  route, whichever table tagged the exchange.
+  ``/volumes/{name:.*}`` (spec), ``/networks/{id:.+}`` vs ``{networkid:.*}``, and Podman's
+  one-segment ``/containers/{name}/json`` vs ``{name:.*}`` are the same route, whichever
+  table tagged the exchange.
 - A route the table lists as absent (``n/a``) is consistent with a 404 and nothing else.
 - A route the table does not list at all documents nothing: every code seen on it is undocumented.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pandas as pd
 
-from db.tables import version_key
+# Which table an exchange is compared with lives in analysis.against; these names stay
+# importable from here (documented imports).
+from analysis.against import (SEED_VERSION, AgainstError, doc_lookup, doc_target,
+                              nearest_version, parse_against, route_shape, spec_versions,
+                              with_documented)
+
+__all__ = ["SEED_VERSION", "AgainstError", "Report", "compare", "distribution", "documented_for",
+           "make_report", "nearest_version", "parse_against", "route_shape", "spec_versions",
+           "swarm_vs_engine", "with_documented"]
 
 UNKNOWN_TARGET = "unknown"
-SEED_VERSION = "1.22"
 KEYS = ["target", "method", "route"]
-_VAR = re.compile(r"\{\w+(?::(?:[^{}]|\{[^{}]*\})+)?\}")
-
-
-class AgainstError(ValueError):
-    """`--against` names a table that does not exist; the message lists the ones that do."""
-
-
-@lru_cache(maxsize=4096)
-def route_shape(route: str) -> str:
-    """A template with its variables blanked: `/volumes/{volumename:.*}` -> `/volumes/{}`.
-
-    The tables name and constrain the same variable differently (`{networkid:.*}`,
-    `{id:.+}`, `{id}`); a route is the same route whatever its variables are called.
-    """
-    return _VAR.sub("{}", route)
 
 
 def normalize(observed: pd.DataFrame) -> pd.DataFrame:
@@ -51,40 +43,6 @@ def normalize(observed: pd.DataFrame) -> pd.DataFrame:
     out = observed.copy()
     out["target"] = out["target"].astype(object).where(out["target"].notna(), UNKNOWN_TARGET)
     return out
-
-
-def spec_versions(documented: pd.DataFrame) -> list[str]:
-    """The Engine OpenAPI table versions present, oldest first."""
-    versions = documented.loc[documented["source"] == "spec", "api_version"].unique()
-    return sorted(versions, key=version_key)
-
-
-def parse_against(against: str, versions: list[str]) -> tuple[str, str | None]:
-    """`seed` | `spec` | `spec:1.41` -> (source, fixed version or None for per-exchange)."""
-    available = ", ".join(versions) or "none"
-    if against == "seed":
-        return "seed", SEED_VERSION
-    if against == "spec":
-        if not versions:
-            raise AgainstError("no Engine OpenAPI table is loaded (db/data/spec-v*.csv)")
-        return "spec", None
-    if against.startswith("spec:"):
-        version = against.removeprefix("spec:").removeprefix("v")
-        if version not in versions:
-            raise AgainstError(f"no Engine OpenAPI table for API {version!r}; "
-                               f"available versions: {available} (or use --against seed)")
-        return "spec", version
-    raise AgainstError(f"--against must be seed, spec or spec:VERSION (versions: {available}), "
-                       f"not {against!r}")
-
-
-def nearest_version(api_version: str | None, versions: list[str]) -> str:
-    """The newest table at or below `api_version`; NULL -> newest; older than all -> oldest."""
-    if api_version is None or (isinstance(api_version, float) and pd.isna(api_version)):
-        return versions[-1]
-    wanted = version_key(str(api_version))
-    below = [v for v in versions if version_key(v) <= wanted]
-    return below[-1] if below else versions[0]
 
 
 def distribution(observed: pd.DataFrame) -> pd.DataFrame:
@@ -96,57 +54,22 @@ def distribution(observed: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(KEYS + ["status_code"], na_position="last").reset_index(drop=True)
 
 
-def _doc_index(documented: pd.DataFrame) -> dict[tuple, tuple[frozenset[int], bool]]:
-    """(source, version, target, method, shape) -> (codes, absent)."""
-    index: dict[tuple, tuple[set[int], bool]] = {}
-    cols = ["source", "api_version", "target", "method", "route", "status_code", "absent"]
-    for source, version, target, method, route, code, absent in zip(
-            *(documented[c].tolist() for c in cols), strict=True):
-        key = (source, version, target, method, route_shape(route))
-        codes, was_absent = index.get(key, (set(), False))
-        if not pd.isna(code):
-            codes.add(int(code))
-        index[key] = (codes, was_absent or bool(absent))
-    return {k: (frozenset(c), a) for k, (c, a) in index.items()}
-
-
-DocInfo = tuple[str, bool, bool, tuple[int, ...]]  # table, in_table, absent, codes
-
-
-def _doc_lookup(documented: pd.DataFrame, against: str) -> Callable[[str, str, str, object], DocInfo]:
-    """(target, method, route, api_version) -> what the chosen table documents for it, cached:
-    observed tables repeat the same keys with every code, handler and version."""
-    source, fixed = parse_against(against, spec_versions(documented))
-    versions = spec_versions(documented)
-    index = _doc_index(documented)
-    memo: dict[tuple, DocInfo] = {}
-
-    def lookup(t: str, method: str, route: str, api: object) -> DocInfo:
-        api_key = None if api is None or (isinstance(api, float) and pd.isna(api)) else api
-        key = (t, method, route, api_key)
-        if key not in memo:
-            version = fixed or nearest_version(api_key, versions)  # type: ignore[arg-type]
-            doc_target = "swarm" if (source == "seed" and t == "swarm") else "engine"
-            hit = index.get((source, version, doc_target, method, route_shape(route)))
-            codes, absent = hit if hit else (frozenset(), False)
-            memo[key] = (f"{source}-v{version}", hit is not None, absent, tuple(sorted(codes)))
-        return memo[key]
-    return lookup
-
-
 def documented_for(observed: pd.DataFrame, documented: pd.DataFrame,
                    against: str = "seed") -> pd.DataFrame:
     """Which documented codes apply to each observed (target, method, route, api_version).
 
-    Returns those keys plus `table` (e.g. ``seed-v1.22``, ``spec-v1.41``), `in_table` (the
-    table lists the route), `absent` (listed as n/a) and `codes` (a sorted tuple of ints).
+    Returns those keys plus `table` (e.g. ``seed-v1.22``, ``spec-v1.41``, ``podman-v4.3.1``),
+    `in_table` (the table lists the route), `absent` (listed as n/a) and `codes` (a sorted
+    tuple of ints). For one frame of any keys, see `analysis.against.with_documented`.
     """
-    lookup = _doc_lookup(documented, against)
-    keys = normalize(observed)[KEYS + ["api_version"]].drop_duplicates()
+    lookup = doc_lookup(documented, against)
+    obs = normalize(observed)
+    tvs = obs["target_version"] if "target_version" in obs else pd.Series(None, index=obs.index)
+    keys = obs[KEYS + ["api_version"]].assign(tv=tvs.astype(object)).drop_duplicates()
     keys = keys[keys["route"].notna()]
-    rows = [(t, method, route, api, *lookup(t, method, route, api))
-            for t, method, route, api in zip(*(keys[c].tolist() for c in keys.columns),
-                                             strict=True)]
+    rows = [(t, method, route, api, *lookup(t, method, route, api, tv))
+            for t, method, route, api, tv in zip(*(keys[c].tolist() for c in keys.columns),
+                                                 strict=True)]
     cols = KEYS + ["api_version", "table", "in_table", "absent", "codes"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -171,13 +94,14 @@ def compare(observed: pd.DataFrame, documented: pd.DataFrame,
     """
     obs = normalize(observed)
     obs = obs[obs["route"].notna()]
-    lookup = _doc_lookup(documented, against)
+    lookup = doc_lookup(documented, against)
     groups: dict[tuple, dict] = {}
     cols = KEYS + ["handler", "api_version", "status_code", "count"]
-    for t, method, route, handler, api, code, n in zip(*(obs[c].tolist() for c in cols),
-                                                       strict=True):
+    tvs = obs["target_version"].tolist() if "target_version" in obs else [None] * len(obs)
+    for t, method, route, handler, api, code, n, tv in zip(
+            *(obs[c].tolist() for c in cols), tvs, strict=True):
         handler = None if handler is None or handler != handler else handler  # NaN -> None
-        table, in_table, absent, codes = lookup(t, method, route, api)
+        table, in_table, absent, codes = lookup(t, method, route, api, tv)
         g = groups.setdefault((t, method, route, handler), {
             "seen": {}, "undocumented": set(), "documented": set(), "absent": False,
             "in_table": True, "tables": set()})
@@ -241,8 +165,8 @@ def documented_routes(documented: pd.DataFrame, tables: dict[str, set[str]]) -> 
     docs["shape"] = docs["route"].map(route_shape)
     parts = []
     for target, names in tables.items():
-        doc_target = "swarm" if target == "swarm" else "engine"
-        sel = docs[docs["table"].isin(names) & (docs["target"] == doc_target)]
+        column = docs["source"].map(lambda source, t=target: doc_target(source, t))
+        sel = docs[docs["table"].isin(names) & (docs["target"] == column)]
         sel = sel.drop_duplicates(["method", "shape", "status_code"]).assign(target=target)
         parts.append(sel[["target", "method", "route", "shape", "status_code"]])
     if not parts:

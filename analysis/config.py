@@ -8,7 +8,7 @@
     min_expected = 5             # G-test cell expectation; rarer codes are merged
     min_effect = 0.1             # total variation distance floor for share_shift
     correction = "holm"          # holm | bh | bonferroni | none
-    against = "seed"             # seed | spec | spec:1.41 (for newly_undocumented)
+    against = "seed"             # seed | spec | spec:1.41 | own | podman (newly_undocumented)
     baseline = "8d..1d"          # default windows
     current = "1d..now"
     max_gap = "1h"               # a recording_gap finding when the current window has a

@@ -18,6 +18,7 @@ win over it: 1); --allow-empty turns 3 into 0.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,9 +52,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--since-last-run", action="store_true",
                    help="baseline = the last saved run's current window, current = its end..now")
     w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
+    w.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder, in both windows (repeatable)")
+    w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
+                   help="the baseline is what these recorders saw (compare recorders: the "
+                        "windows may then be the same time range, default 1d..now)")
+    w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
+                   help="the current window is what these recorders saw")
+    w.add_argument("--by", choices=["recorder"],
+                   help="one drift run per recorder, its baseline against its current window")
     f = p.add_argument_group("which exchanges (both windows)")
     f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
-    f.add_argument("--recorder", help="only exchanges this recorder saw (exchanges.recorder)")
     f.add_argument("--method", help="only this HTTP method")
     f.add_argument("--route", help="a route template, or a substring of one")
     d = p.add_argument_group("missing data")
@@ -74,8 +83,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
     t.add_argument("--ignore-route", action="append", default=[], metavar="ROUTE",
                    help="skip this route template (glob); repeatable")
-    t.add_argument("--against", metavar="seed|spec|spec:VERSION",
-                   help="documented table for newly_undocumented (default seed)")
+    t.add_argument("--against", metavar="seed|spec|spec:VERSION|own|podman",
+                   help="documented table for newly_undocumented, as in report (default seed)")
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=FORMATS, default="text")
     o.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
@@ -136,16 +145,27 @@ def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: E
         if end >= now:
             raise UsageError(f"the last saved run's current window ends at "
                              f"{end:%Y-%m-%d %H:%M:%S}, not before now: nothing new to compare")
-        return (Window(args.db, prev.current_start, end), Window(args.db, end, now))
-    two = bool(args.baseline_db)
-    b_text = args.baseline or options.get("baseline") or (".." if two else "8d..1d")
-    c_text = args.current or options.get("current") or (".." if two else "1d..now")
+        return (Window(args.db, prev.current_start, end, _recorders(args, "baseline")),
+                Window(args.db, end, now, _recorders(args, "current")))
+    by_recorder = _recorders(args, "baseline") != _recorders(args, "current")
+    two = bool(args.baseline_db) or by_recorder
+    c_text = args.current or options.get("current") or (
+        "1d..now" if by_recorder else ".." if two else "1d..now")
+    b_text = args.baseline or (c_text if by_recorder else None) or options.get("baseline") or (
+        ".." if two else "8d..1d")
     b_start, b_end = parse_window(b_text, now)
     c_start, c_end = parse_window(c_text, now)
     if not two and (b_end is None or c_start is None or b_end > c_start):
         raise UsageError(f"on one database the baseline ({b_text}) must end before the current "
                          f"window ({c_text}) starts; or compare two captures with --baseline-db")
-    return Window(args.baseline_db or args.db, b_start, b_end), Window(args.db, c_start, c_end)
+    return (Window(args.baseline_db or args.db, b_start, b_end, _recorders(args, "baseline")),
+            Window(args.db, c_start, c_end, _recorders(args, "current")))
+
+
+def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
+    """The recorders of one window: --baseline-recorder / --current-recorder, else --recorder."""
+    own = getattr(args, f"{side}_recorder", None) or []
+    return tuple(own or getattr(args, "recorder", None) or ())
 
 
 def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
@@ -171,8 +191,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     max_gap = _max_gap(args, cfg.options)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
-    base = Filter(target=args.target, method=args.method, route=args.route,
-                  recorder=args.recorder)
+    base = Filter(target=args.target, method=args.method, route=args.route)  # + recorders
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
     # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
     # block each other.
@@ -180,6 +199,12 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
     c_obs, c_failed = window_aggregates(engine, current, base)
     b_obs, b_failed = b_counts()
+    from analysis.load import Filter, reads_rollups
+
+    for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
+        if reads_rollups(e, Filter(since=w.start, until=w.end)):
+            print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
+                  " its counts come from the daily rollups (whole days)", file=sys.stderr)
     against = args.against or cfg.options.get("against", "seed")
     try:
         doc = documented_sets(c_obs, documented_frame(engine), against)
@@ -194,7 +219,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
                            (b_routes, c_routes)) | {"dockdrift": version_info()}
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
                                           "max_gap": args.max_gap or cfg.options.get("max_gap")},
-            "baseline": baseline, "current": current, "recorder": args.recorder}
+            "baseline": baseline, "current": current}
     return result, engine, b_engine, meta
 
 
@@ -234,6 +259,12 @@ def run(args: argparse.Namespace) -> int:
     from analysis import drift_render
     from analysis.drift_store import save_run
 
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import drift_sections
+
+        text, code = drift_sections(args, now)
+        write_output(text, args.output)
+        return code
     result, engine, b_engine, meta = compute(args, now)
     short = result["insufficient"]
     current_short = any(s["scope"] in ("current", "store", "filter") for s in short)

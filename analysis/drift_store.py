@@ -31,11 +31,15 @@ class Window:
     db: str
     start: datetime | None
     end: datetime | None
+    recorders: tuple[str, ...] = ()  # only these recorders' exchanges; () = all
+
+    def filter(self) -> Filter:
+        return Filter(since=self.start, until=self.end, recorders=self.recorders)
 
 
 def window_filter(w: Window, base: Filter = EVERYTHING) -> Filter:
-    """The window's time range on top of `base` (target, recorder, method, route)."""
-    return replace(base, since=w.start, until=w.end)
+    """The window's time range (and recorders) on top of `base` (target, method, route)."""
+    return replace(base, since=w.start, until=w.end, recorders=w.recorders or base.recorders)
 
 
 def window_aggregates(engine: Engine, w: Window,
@@ -60,7 +64,7 @@ def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
     iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"db": w.db, "start": iso(w.start), "end": iso(w.end), "first": iso(first),
             "last": iso(last), "n_exchanges": answered + failures, "n_answered": answered,
-            "n_proxy_failures": failures}
+            "n_proxy_failures": failures, "recorders": list(w.recorders)}
 
 
 def choose_bucket(span_seconds: float) -> int:
@@ -93,9 +97,9 @@ def _route_condition(keys: list[tuple[str, str, str]]):  # noqa: ANN202
 
 
 def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, end: datetime,
-             size: int, recorder: str | None = None) -> pd.DataFrame:
+             size: int, recorders: tuple[str, ...] = ()) -> pd.DataFrame:
     """Answered exchanges per (time bucket, target, method, route, status_code) for some routes
-    (of one recorder when given, as `drift --recorder` compared them).
+    (of these recorders when given, as `drift --recorder` compared them).
 
     `bucket` is the bucket's start time (start + k * size seconds).
     """
@@ -107,7 +111,7 @@ def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, 
                    func.count())
             .where(Exchange.started_at >= start, Exchange.started_at < end,
                    Exchange.status_code.is_not(None), _route_condition(keys),
-                   *Filter(recorder=recorder).where())
+                   *Filter(recorders=recorders).where())
             .group_by(b, Exchange.target, Exchange.method, Exchange.route, Exchange.status_code))
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(stmt).all(), columns=cols)

@@ -115,5 +115,5 @@ def gap_finding(start: datetime, end: datetime, max_gap: timedelta, flt: Filter,
             "gap_start": start.isoformat(timespec="seconds"),
             "gap_end": end.isoformat(timespec="seconds"),
             "gap_seconds": round((end - start).total_seconds(), 3),
-            "max_gap_seconds": max_gap.total_seconds(), "recorder": flt.recorder,
+            "max_gap_seconds": max_gap.total_seconds(), "recorders": list(flt.recorders),
             "until_end": stopped}

@@ -3,6 +3,7 @@
   dockdrift report --db capture.sqlite                      # text table, exit 1 if undocumented
   dockdrift report --db capture.sqlite --against spec --format html --output report.html
   dockdrift report --db capture.sqlite --since 7d --target engine --route /containers --format json
+  dockdrift report --db capture.sqlite --against own     # each implementation's own documentation
 
 Exit codes: 0 every observed code is documented, 1 undocumented codes were observed,
 2 usage or input error (missing or corrupt database, unknown table version, bad time),
@@ -13,6 +14,7 @@ Exit codes: 0 every observed code is documented, 1 undocumented codes were obser
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from analysis.render import write_output
 from db.engine import DEFAULT_DB
+from db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,10 +40,12 @@ T = TypeVar("T")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
     add_filter_arguments(p)
-    p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION",
+    p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION|own|podman",
                    help="seed: the v1.22 source document (Swarm column for swarm traffic, "
                         "Docker column for engine); spec: the Engine OpenAPI table nearest "
-                        "below each exchange's API version; spec:1.41: that version")
+                        "below each exchange's API version; spec:1.41: that version; own: "
+                        "each implementation's own (engine: spec, swarm: the Swarm column, "
+                        "podman: Podman's table, unknown: as seed); podman[:4.3.1]: Podman's")
     add_output_arguments(p)
     p.add_argument("--min-total", type=int, default=1, metavar="N",
                    help="answered exchanges needed to decide (default 1); fewer: exit 3")
@@ -51,10 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: 7d, 12h")
     p.add_argument("--until", help="ISO time or relative (now, 1h); exclusive")
-    p.add_argument("--target", choices=["engine", "swarm"], help="only this upstream kind")
+    p.add_argument("--target", choices=sorted(TARGET_NAMES),
+                   help="only this upstream kind")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
-    p.add_argument("--recorder", help="only exchanges this recorder saw (exchanges.recorder)")
+    p.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder (repeat for several)")
+    p.add_argument("--by", choices=["recorder"],
+                   help="one section per recorder (text, markdown, json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,7 +91,7 @@ def make_filter(args: argparse.Namespace) -> Filter:
         raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                          f"({until:%Y-%m-%d %H:%M})")
     return Filter(since=since, until=until, target=args.target, method=args.method,
-                  route=args.route, recorder=getattr(args, "recorder", None))
+                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()))
 
 
 def documented_frame(engine: Engine) -> pd.DataFrame:
@@ -127,7 +136,8 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     step("comparing")
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
-                 "target": flt.target, "method": flt.method, "route": flt.route}}
+                 "target": flt.target, "method": flt.method, "route": flt.route,
+                 "recorders": list(flt.recorders)}}
     return make_report(observed, documented, unknown, failures, against, extra)
 
 
@@ -167,6 +177,15 @@ def run(args: argparse.Namespace) -> int:
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import report_sections
+
+        try:
+            text, code = report_sections(engine, flt, args.against, args.format)
+        finally:
+            engine.dispose()
+        write_output(text, args.output)
+        return code
     try:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
@@ -175,6 +194,10 @@ def run(args: argparse.Namespace) -> int:
         from analysis.compare import AgainstError
         from analysis.render import Progress, wants_color
 
+        if load.reads_rollups(engine, flt):
+            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
+                  "come from the daily rollups, whole days, without error texts or example "
+                  "paths", file=sys.stderr)
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)

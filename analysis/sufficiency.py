@@ -19,7 +19,7 @@ from analysis.load import Filter, time_bounds
 from db.models import Exchange
 
 EXIT_NOT_ENOUGH_DATA = 3
-_FLAGS = ("target", "recorder", "method", "route")
+_FLAGS = ("target", "method", "route")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Shortfall:
 
 def describe_filter(flt: Filter) -> str:
     """`--target swarm --recorder ci-1`, or '' when nothing but time is filtered."""
-    return " ".join(f"--{k} {getattr(flt, k)}" for k in _FLAGS if getattr(flt, k))
+    flags = [f"--{k} {getattr(flt, k)}" for k in _FLAGS if getattr(flt, k)]
+    return " ".join(flags + [f"--recorder {r}" for r in flt.recorders])
 
 
 def _iso(t: datetime | None) -> str:
@@ -68,8 +69,8 @@ def _why_empty(engine: Engine, db: str, flt: Filter) -> str | None:
         return f"{db} holds no exchanges at all: is a recorder writing to it?"
     everywhere = replace(flt, since=None, until=None)
     if describe_filter(flt) and time_bounds(engine, everywhere) == (None, None):
-        seen = "; ".join(f"{k}: {_recorded_values(engine, k)}" for k in ("target", "recorder")
-                         if getattr(flt, k))
+        asked = {"target": flt.target, "recorder": flt.recorders}
+        seen = "; ".join(f"{k}: {_recorded_values(engine, k)}" for k, v in asked.items() if v)
         return (f"no exchange in {db} matches {describe_filter(flt)} at any time"
                 + (f" (recorded {seen})" if seen else ""))
     return None

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
-from db import tables
+from db import podman_tables, tables
 from db.models import DocumentedCode, Meta
 
 _DIGEST_KEY = "documented_digest"
@@ -32,7 +32,18 @@ def documented_rows() -> list[dict[str, object]]:
     for version in tables.spec_files():
         for r in tables.read_spec(version):
             add(r, "engine", r.engine_codes, False)
+    for version in podman_tables.podman_files():
+        rows += podman_rows(version)
     return rows
+
+
+def podman_rows(version: str) -> list[dict[str, object]]:
+    """Podman's documented codes: target and source `podman`, api_version the Podman release.
+    Rows without codes (no swagger block, the `*` catch-alls) document nothing, as in the specs."""
+    return [{"source": "podman", "api_version": version, "target": "podman", "method": r.method,
+             "route": r.route, "handler": r.handler, "operation_id": r.operation_id,
+             "status_code": code, "absent": False}
+            for r in podman_tables.read_podman(version) for code in r.codes or ()]
 
 
 def data_digest() -> str:

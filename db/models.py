@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
@@ -49,6 +59,9 @@ class Exchange(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer)  # /wait StatusCode, exec ExitCode
     recorder: Mapped[str | None] = mapped_column(String(128))  # which recorder saw it
     denied: Mapped[bool] = mapped_column(Boolean, default=False)  # refused by an allowlist
+    # A stable identity across copies (`dockdrift import`): NULL for rows recorded here, whose
+    # identity is "<store_id>:<id>" (dockdrift_meta.store_id); set on rows copied in.
+    uid: Mapped[str | None] = mapped_column(String(64))
 
     # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
     # first in group order (14x faster than table lookups at 1M rows), time windows read a
@@ -56,6 +69,7 @@ class Exchange(Base):
     __table_args__ = (
         Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
               "api_version"),
+        Index("ux_exchanges_uid", "uid", unique=True),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side
@@ -67,6 +81,42 @@ class Exchange(Base):
         Index("ix_exchanges_failed", "target", "method", "route", "error", "started_at",
               sqlite_where=text("status_code IS NULL")).ddl_if(dialect="sqlite"),
     )
+
+
+class Rollup(Base):
+    """Counts of exchanges per day and group (`dockdrift rollup`): history kept after `prune`.
+
+    A day may hold several rows of one group (counts of late rows are appended): read SUMs.
+    `outcome` is NULL for a clean answer, `error in stream`, or `exit N` (the exit status).
+    """
+
+    __tablename__ = "exchange_rollups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[datetime] = mapped_column(DateTime)  # midnight UTC (naive)
+    recorder: Mapped[str | None] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(16))
+    target_version: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str | None] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(128))
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # NULL: proxy-side failures
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_rollups_day", "day", "target", "method", "route"),)
+
+
+class RollupDay(Base):
+    """Which days the rollups hold, how many raw rows they counted, and whether those raw
+    rows were pruned (then the rollups are the only record of that day)."""
+
+    __tablename__ = "rollup_days"
+
+    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    raw_rows: Mapped[int] = mapped_column(BigInteger)
+    pruned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DocumentedCode(Base):

@@ -1,8 +1,9 @@
 """The documented tables as checked-in data files: generate them, read them.
 
 `python -m db.tables generate --shared ../shared` rewrites db/data/ from the source document's
-CSV (checked against its text) and the Engine's OpenAPI specs. `python -m db.tables add-spec
-engine-api-vX.YY.yaml` adds one more version: one command, one reviewable data file.
+CSV (checked against its text), the Engine's OpenAPI specs and Podman's routes CSVs. `python -m
+db.tables add-spec engine-api-vX.YY.yaml` adds one more Engine version, `add-podman
+podman-routes-vX.Y.Z.csv` one more Podman release: one command, one reviewable data file.
 """
 
 from __future__ import annotations
@@ -232,7 +233,9 @@ def add_spec(spec_path: Path, routes_csv: Path | None = None, out_dir: Path = DA
 
 
 def generate_all(shared: Path, out_dir: Path = DATA_DIR) -> list[Path]:
-    """Regenerate every data file from ../shared (seed + each released spec)."""
+    """Regenerate every data file from ../shared (seed, each released spec, each Podman)."""
+    from db.podman_tables import add_podman
+
     written = []
     seed = out_dir / SEED_FILE
     write_csv(seed, SEED_COLUMNS, generate_seed(shared))
@@ -241,6 +244,8 @@ def generate_all(shared: Path, out_dir: Path = DATA_DIR) -> list[Path]:
         if "as-released" in spec.name:
             continue  # a variant of v1.41 kept for comparison, not a table of its own
         written.append(add_spec(spec, out_dir=out_dir, templates_from=shared / "specs"))
+    for routes in sorted((shared / "specs").glob("podman-routes-v*.csv")):
+        written.append(add_podman(routes, out_dir))
     return written
 
 
@@ -254,11 +259,18 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("spec", type=Path)
     a.add_argument("--routes", type=Path, help="the Engine's routes CSV for that version")
     a.add_argument("--out", type=Path, default=DATA_DIR)
+    pod = sub.add_parser("add-podman", help="add one Podman release's routes CSV as a data file")
+    pod.add_argument("routes", type=Path, help="podman-routes-vX.Y.Z.csv")
+    pod.add_argument("--out", type=Path, default=DATA_DIR)
     args = p.parse_args(argv)
     try:
         if args.cmd == "generate":
             for path in generate_all(args.shared, args.out):
                 print(path)
+        elif args.cmd == "add-podman":
+            from db.podman_tables import add_podman
+
+            print(add_podman(args.routes, args.out))
         else:
             print(add_spec(args.spec, args.routes, args.out))
     except (OSError, ValueError, KeyError) as exc:

@@ -87,7 +87,7 @@ class TargetTracker:
         assert self.upstream is not None
         host, port = self.upstream
         try:
-            conn = http.client.HTTPConnection(host, port, timeout=3)
+            conn = http.client.HTTPConnection(host, port, timeout=15)  # Podman: 2-5 s
             conn.request("GET", "/version", headers={"User-Agent": "dockdrift-probe"})
             resp = conn.getresponse()
             body = resp.read(65536)

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
     "addon-path": ("dockdrift.addon_path", "print the recorder addon's path (mitmdump -s)"),
+    "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
+    "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
+    "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
+    "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
 }
 
 

@@ -1,7 +1,8 @@
-"""Regenerate the documented tables from the shared seed and specs, or add one Engine version.
+"""Regenerate the documented tables from the shared seed and specs, or add one version.
 
   dockdrift tables generate --shared ../shared
   dockdrift tables add-spec engine-api-v1.52.yaml [--routes engine-routes-v1.52.csv]
+  dockdrift tables add-podman podman-routes-v4.3.1.csv
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
     a.add_argument("--routes", type=Path, help="the Engine's routes CSV for that version")
     a.add_argument("--out", type=Path, default=tables.DATA_DIR)
+    pod = sub.add_parser("add-podman", help="add one Podman release's routes CSV as a data file")
+    pod.add_argument("routes", type=Path, help="podman-routes-vX.Y.Z.csv")
+    pod.add_argument("--out", type=Path, default=tables.DATA_DIR)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         if args.tables_cmd == "generate":
             written = tables.generate_all(args.shared, args.out)
+        elif args.tables_cmd == "add-podman":
+            from db.podman_tables import add_podman
+
+            written = [add_podman(args.routes, args.out)]
         else:
             written = [tables.add_spec(args.spec, args.routes, args.out)]
     except FileNotFoundError as exc:

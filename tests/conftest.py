@@ -1,7 +1,9 @@
-"""Shared fixtures: a real dockerd, the recorder in front of it, a capture recorded from it.
+"""Shared fixtures: real servers, the recorder in front of them, a capture recorded from one.
 
-With CI=true a test that needs Docker fails (never skips) when Docker is missing.
-The daemon is the one `scripts/dockerd-up.sh` starts (DOCKDRIFT_DOCKER_HOST overrides it).
+With CI=true a test that needs a server fails (never skips) when it is missing.
+`docker_host` is the Engine 20.10 that `scripts/dockerd-up.sh` starts (DOCKDRIFT_DOCKER_TCP
+overrides it); IMPLEMENTATIONS lists every server the tests know (`engine26_host`,
+`podman_host`, and `daemon` over all of them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pg_fixtures"]  # PostgreSQL: the fleet store's tests
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MITMDUMP = str(VENV_BIN / "mitmdump")
@@ -26,8 +30,36 @@ DOCKER = os.environ.get("DOCKDRIFT_DOCKER_CLI") or (
     "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else shutil.which("docker") or "docker")
 DOCKERD_DIR = os.environ.get("DOCKDRIFT_DOCKERD_DIR", "/tmp/dockdrift-dockerd")
 DOCKER_UNIX = os.environ.get("DOCKDRIFT_DOCKER_HOST", f"unix://{DOCKERD_DIR}/docker.sock")
-DOCKER_TCP = os.environ.get("DOCKDRIFT_DOCKER_TCP", "tcp://127.0.0.1:2375")
 IMAGE = "busybox:local"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A real server of the Docker API the tests can drive: where it listens, how it starts."""
+
+    name: str
+    label: str
+    env: str        # overrides the endpoint
+    default: str    # the endpoint its up-script serves
+    up: str         # the script that starts it
+    api: str        # the Docker API version its /version says
+    component: str  # the server component /version names first
+
+    @property
+    def host(self) -> str:
+        return os.environ.get(self.env) or self.default
+
+
+# Data, not branches: one row per server (ports and scripts as in the README's "Tests").
+IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
+    Implementation("engine20", "Docker Engine 20.10 (API 1.41)", "DOCKDRIFT_DOCKER_TCP",
+                   "tcp://127.0.0.1:2375", "scripts/dockerd-up.sh", "1.41", "Engine"),
+    Implementation("engine26", "Docker Engine 26.1 (API 1.45)", "DOCKDRIFT_ENGINE26_TCP",
+                   "tcp://127.0.0.1:2385", "scripts/dockerd26-up.sh", "1.45", "Engine"),
+    Implementation("podman", "Podman 4.3 (Docker API 1.41)", "DOCKDRIFT_PODMAN_TCP",
+                   "tcp://127.0.0.1:2395", "scripts/podman-up.sh", "1.41", "Podman Engine"),
+)}
+DOCKER_TCP = IMPLEMENTATIONS["engine20"].host
 
 
 def in_ci() -> bool:
@@ -71,14 +103,39 @@ def docker_cli(host: str, *args: str, input: bytes | None = None, timeout: float
                           env=full_env)
 
 
+def implementation_host(name: str) -> str:
+    """The TCP endpoint of a running implementation with busybox:local (need()s it)."""
+    impl = IMPLEMENTATIONS[name]
+    need(os.path.exists(DOCKER), f"the docker CLI is not at {DOCKER}")
+    r = docker_cli(impl.host, "image", "inspect", "--format", "{{.Id}}", IMAGE, timeout=20)
+    need(r.returncode == 0, f"no {impl.label} with {IMAGE} at {impl.host} "
+         f"(run {impl.up}): {r.stderr.decode(errors='replace').strip()[:200]}")
+    return impl.host
+
+
 @pytest.fixture(scope="session")
 def docker_host() -> str:
-    """The real dockerd's TCP endpoint (what the recorder proxies to), with busybox:local."""
-    need(os.path.exists(DOCKER), f"the docker CLI is not at {DOCKER}")
-    r = docker_cli(DOCKER_TCP, "image", "inspect", "--format", "{{.Id}}", IMAGE, timeout=20)
-    need(r.returncode == 0, f"no dockerd with {IMAGE} at {DOCKER_TCP} "
-         f"(run scripts/dockerd-up.sh): {r.stderr.decode(errors='replace').strip()[:200]}")
-    return DOCKER_TCP
+    """The real dockerd's (Engine 20.10) TCP endpoint, what the recorder proxies to."""
+    return implementation_host("engine20")
+
+
+@pytest.fixture(scope="session")
+def engine26_host() -> str:
+    """Docker Engine 26.1's TCP endpoint (scripts/dockerd26-up.sh), with busybox:local."""
+    return implementation_host("engine26")
+
+
+@pytest.fixture(scope="session")
+def podman_host() -> str:
+    """Podman's Docker-API TCP endpoint (scripts/podman-up.sh), with busybox:local."""
+    return implementation_host("podman")
+
+
+@pytest.fixture(scope="session", params=list(IMPLEMENTATIONS))
+def daemon(request: pytest.FixtureRequest) -> Implementation:
+    """Each implementation in turn (its `.host` answers, with busybox:local)."""
+    implementation_host(request.param)
+    return IMPLEMENTATIONS[request.param]
 
 
 @pytest.fixture(scope="session")
@@ -112,17 +169,20 @@ class Recorder:
 
 
 def start_recorder(db: Path, upstream: str = DOCKER_TCP, *extra: str,
-                   port: int | None = None) -> Recorder:
+                   port: int | None = None, store: str | None = None,
+                   wait: float = 60.0) -> Recorder:
+    """mitmdump with the addon in front of `upstream`, recording into `db` (or into the
+    URL `store`, e.g. PostgreSQL; `db` then only names the log file)."""
     port = port or free_port()
     log = db.with_suffix(".mitmdump.log")
     up = upstream.replace("tcp://", "http://")
     cmd = [MITMDUMP, "-q", "-s", str(ROOT / "addons" / "docker_recorder.py"),
            "--mode", f"reverse:{up}", "--listen-host", "127.0.0.1", "-p", str(port),
-           "--set", f"dockdrift_db={db}", *extra]
+           "--set", f"dockdrift_db={store or db}", *extra]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        wait_port(port, proc=proc)
+        wait_port(port, timeout=wait, proc=proc)
     except (RuntimeError, TimeoutError) as exc:
         proc.kill()
         raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None

@@ -84,3 +84,29 @@ def write_capture(path: Path, rows: list[tuple] = ROWS, t0: datetime = T0) -> Pa
         s.execute(insert(Exchange), exchange_dicts(rows, t0))
     engine.dispose()
     return path
+
+
+# Implementations side by side, for `--against own` and `--against podman` (expected findings in
+# tests/test_compare.py and tests/test_report_cli.py):
+# - podman GET /containers/{name:.*}/json 200×2: Podman's /containers/{name}/json says 200 404 500.
+# - podman GET /libpod/info 200 (tagged from Podman's table): documented by Podman only.
+# - podman POST /containers/{name:.*}/update 404: Podman registers no compat update route, so
+#   its table does not list it ("not in table"); the Engine documents 200 404 500.
+# - podman HEAD /_ping 200: Podman registers it with no swagger block, so it documents nothing.
+# - engine GET /containers/{name:.*}/json 200 at API 1.45: spec-v1.45 under `own`.
+# - swarm POST /containers/{name:.*}/start 304: the Swarm column (204 404 500) under `own`.
+# - target NULL GET /info 200: `own` compares it as `seed` does (Docker column: 200 500).
+IMPLEMENTATION_ROWS: list[tuple] = [
+    ("podman", "GET", "/v1.41/containers/web/json", "1.41", "/containers/{name:.*}/json",
+     "seed-v1.22", 200, 2, None),
+    ("podman", "GET", "/v4.3.1/libpod/info", "4.3.1", "/libpod/info", "podman-v4.3.1", 200, 1,
+     None),
+    ("podman", "POST", "/v1.41/containers/web/update", "1.41", "/containers/{name:.*}/update",
+     "spec-v1.55", 404, 1, None),
+    ("podman", "HEAD", "/_ping", None, "/_ping", "spec-v1.55", 200, 1, None),
+    ("engine", "GET", "/v1.45/containers/web/json", "1.45", "/containers/{name:.*}/json",
+     "seed-v1.22", 200, 1, None),
+    ("swarm", "POST", "/v1.22/containers/web/start", "1.22", "/containers/{name:.*}/start",
+     "seed-v1.22", 304, 1, None),
+    (None, "GET", "/v1.41/info", "1.41", "/info", "seed-v1.22", 200, 1, None),
+]

@@ -180,3 +180,24 @@ def test_target_version_from_the_server_header_and_from_version(tmp_path: Path) 
         got = [(r["target"], r["target_version"]) for r in rows(db)]
         rec.done()
     assert got == [("podman", "4.3.1")] * 3
+
+
+def test_a_real_sized_version_body_is_read_whole(tmp_path: Path) -> None:
+    """Real /version answers are 0.8-3 KB: the identity must not depend on the first 512."""
+    db = tmp_path / "big.sqlite"
+    rec = load_addon()
+    comps = [{"Name": f"component-{i}", "Version": "1.0", "Details": {"x": "y" * 40}}
+             for i in range(12)] + [{"Name": "Podman Engine", "Version": "4.3.1"}]
+    import json
+
+    body = json.dumps({"Components": comps, "Version": "4.3.1", "ApiVersion": "1.41"}).encode()
+    assert len(body) > 1024
+    with taddons.context(rec) as tctx:
+        tctx.configure(rec, dockdrift_db=str(db))
+        f = flow("GET", b"/v1.41/version", 200, body)
+        del f.response.headers["Server"]
+        drive(rec, f, body)
+        rec.writer.flush()
+        got = [(r["target"], r["target_version"]) for r in rows(db)]
+        rec.done()
+    assert got == [("podman", "4.3.1")]

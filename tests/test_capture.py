@@ -331,3 +331,23 @@ def test_peer_uid_of_a_loopback_connection():
             with conn:
                 assert peer_uid(peer, conn.getsockname()) == os.getuid()
                 assert same_user(peer, conn.getsockname())
+
+
+def test_sigterm_with_kept_alive_clients_prints_no_traceback(docker_host, tmp_path):
+    """mitmproxy 11 logs each cancelled client task with a traceback at shutdown; a clean
+    stop of the capture prints none (and still commits what was recorded)."""
+    db = tmp_path / "quiet.sqlite"
+    cap = start_capture(tmp_path, "--upstream", docker_host, "--listen", "127.0.0.1:0",
+                        "--db", str(db))
+    port = int(cap.host.rsplit(":", 1)[1])
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(4)]
+    try:
+        for c in clients:
+            c.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+        assert all(c.recv(100).startswith(b"HTTP/1.1 200") for c in clients)
+        code, err = cap.stop()
+    finally:
+        for c in clients:
+            c.close()
+    assert code == 0 and "Traceback" not in err, err
+    assert "4 exchanges recorded" in err

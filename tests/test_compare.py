@@ -6,9 +6,10 @@ import math
 
 import pandas as pd
 import pytest
-from report_helpers import write_capture
+from report_helpers import IMPLEMENTATION_ROWS, write_capture
 
 from analysis import load
+from analysis.against import documented_codes_for, with_documented
 from analysis.compare import (AgainstError, compare, distribution, documented_for, make_report,
                               nearest_version, route_shape, swarm_vs_engine)
 from db import tables
@@ -103,7 +104,7 @@ def test_compare_against_spec_picks_the_version_per_exchange(frames):
 
 
 def test_unknown_spec_version_lists_the_available_ones(frames):
-    with pytest.raises(AgainstError, match=r"1\.40.*1\.25, 1\.41, 1\.52, 1\.55"):
+    with pytest.raises(AgainstError, match=r"1\.40.*1\.25, 1\.41, 1\.45, 1\.52, 1\.55"):
         documented_for(frames["observed"], frames["documented"], "spec:1.40")
     with pytest.raises(AgainstError, match="seed, spec or spec:VERSION"):
         documented_for(frames["observed"], frames["documented"], "swagger")
@@ -154,3 +155,115 @@ def test_report_without_undocumented_codes(frames):
     rep = make_report(only_json, frames["documented"], frames["unknown"].iloc[0:0],
                       frames["failures"].iloc[0:0], "seed")
     assert not rep.has_undocumented and rep.summary["undocumented_codes"] == 0
+
+
+# --- implementations: --against own / podman, and the interface the matrix calls -------------
+
+UPDATE = "/containers/{name:.*}/update"
+
+
+@pytest.fixture(scope="module")
+def impl(tmp_path_factory):
+    db = write_capture(tmp_path_factory.mktemp("impl") / "impl.sqlite", IMPLEMENTATION_ROWS)
+    engine = make_engine(db, create=False)
+    sync_documented(engine)
+    out = {"observed": load.observed_counts(engine), "documented": load.documented_codes(engine)}
+    engine.dispose()
+    return out
+
+
+def test_route_shape_ignores_podman_one_segment_variables():
+    assert route_shape("/containers/{name}/json") == route_shape("/containers/{name:.*}/json")
+    assert route_shape("/exec/{id}/start") == route_shape("/exec/{execid:.*}/start")
+
+
+def test_against_own_uses_each_implementations_table(impl):
+    r = rows_by_key(compare(impl["observed"], impl["documented"], "own"))
+    assert r[("podman", "GET", JSON)].tables == ("podman-v4.3.1",)
+    assert r[("podman", "GET", JSON)].documented == (200, 404, 500)
+    info = r[("podman", "GET", "/libpod/info")]
+    assert info.in_table and info.undocumented == () and info.documented == (200, 500)
+    update = r[("podman", "POST", UPDATE)]  # Podman has no compat update: not in its table
+    assert not update.in_table and update.undocumented == (404,)
+    ping = r[("podman", "HEAD", "/_ping")]  # registered, but no swagger block documents it
+    assert not ping.in_table and ping.undocumented == (200,)
+    assert r[("engine", "GET", JSON)].tables == ("spec-v1.45",)
+    swarm = r[("swarm", "POST", START)]
+    assert swarm.tables == ("seed-v1.22",) and swarm.undocumented == (304,)  # Swarm column
+    unknown = r[("unknown", "GET", "/info")]
+    assert unknown.tables == ("seed-v1.22",) and unknown.documented == (200, 500)
+
+
+def test_against_podman_compares_everything_with_podmans_table(impl):
+    r = rows_by_key(compare(impl["observed"], impl["documented"], "podman"))
+    assert {row.tables for row in r.values()} == {("podman-v4.3.1",)}
+    assert r[("engine", "GET", JSON)].undocumented == ()
+    assert r[("swarm", "POST", START)].documented == (204, 304, 404, 500)  # Podman's start
+    assert r[("unknown", "GET", "/info")].in_table
+    fixed = rows_by_key(compare(impl["observed"], impl["documented"], "podman:4.3.1"))
+    assert fixed[("podman", "GET", "/libpod/info")].undocumented == ()
+    seed = rows_by_key(compare(impl["observed"], impl["documented"], "seed"))  # unchanged rules
+    assert not seed[("podman", "GET", "/libpod/info")].in_table
+    assert seed[("podman", "GET", JSON)].tables == ("seed-v1.22",)
+
+
+def test_report_summary_counts_podmans_table(impl):
+    rep = make_report(impl["observed"], impl["documented"], impl["observed"].iloc[0:0],
+                      impl["observed"].iloc[0:0].assign(error=None), "own")
+    pod = rep.summary["targets"]["podman"]
+    assert pod["tables"] == ["podman-v4.3.1"]
+    assert pod["routes_documented"] == 166  # the README's count of routes with codes
+    assert pod["routes_exercised"] == 2  # json and /libpod/info
+
+
+def test_with_documented_is_the_matrix_interface():
+    frame = pd.DataFrame({
+        "target": ["podman", "engine", "swarm", "podman", None, "engine"],
+        "target_version": ["4.3.1", "26.1.5", "1.2.9", "4.3.1", None, "20.10.24"],
+        "api_version": ["1.41", "1.45", "1.22", "4.3.1", "1.41", "1.41"],
+        "method": ["GET", "GET", "POST", "GET", "GET", "GET"],
+        "route": [JSON, JSON, START, "/libpod/info", "/info", None],
+        "extra": list("abcdef"),
+    }, index=[10, 11, 12, 13, 14, 15])
+    out = with_documented(frame)
+    assert list(out.index) == [10, 11, 12, 13, 14, 15] and list(out["extra"]) == list("abcdef")
+    assert list(out["table"]) == ["podman-v4.3.1", "spec-v1.45", "seed-v1.22", "podman-v4.3.1",
+                                  "seed-v1.22", "spec-v1.41"]
+    assert list(out["documented"]) == [(200, 404, 500), (200, 404, 500), (204, 404, 500),
+                                       (200, 500), (200, 500), ()]
+    assert list(out["in_table"]) == [True, True, True, True, True, False]
+    assert not out["absent"].any()
+    spec = with_documented(frame[["target", "method", "route"]], "spec:1.25")  # columns optional
+    assert set(spec["table"]) == {"spec-v1.25"}
+    with pytest.raises(AgainstError, match="available versions: 4.3.1"):
+        with_documented(frame, "podman:9.9")
+
+
+def test_documented_codes_for_one_request():
+    assert documented_codes_for("podman", "4.3.1", "1.41", "GET", JSON) == (200, 404, 500)
+    assert documented_codes_for("podman", "4.3.1", "1.41", "POST", UPDATE) == ()
+    assert documented_codes_for("engine", None, "1.41", "POST", UPDATE) == (200, 404, 500)
+    assert documented_codes_for("swarm", None, "1.22", "POST", START) == (204, 404, 500)
+    assert documented_codes_for("engine", None, "1.41", "GET", "/images/viz", "seed") == ()
+
+
+def test_podman_table_follows_the_target_version(impl):
+    """With two Podman tables, `own` picks the one at or below the exchange's target_version."""
+    docs = impl["documented"]
+    newer = docs[docs.source == "podman"].assign(api_version="4.9.0")
+    newer = newer[~((newer.route == "/libpod/info") & (newer.status_code == 500))]
+    documented = pd.concat([docs, newer], ignore_index=True)
+    frame = pd.DataFrame({"target": "podman", "target_version": ["4.3.1", "5.0.0", None, "4.0"],
+                          "method": "GET", "route": "/libpod/info"})
+    out = with_documented(frame, "own", documented)
+    assert list(out["table"]) == ["podman-v4.3.1", "podman-v4.9.0", "podman-v4.9.0",
+                                  "podman-v4.3.1"]
+    assert list(out["documented"]) == [(200, 500), (200,), (200,), (200, 500)]
+    observed = impl["observed"].assign(target_version="5.0.0")
+    r = rows_by_key(compare(observed, documented, "podman"))
+    assert r[("podman", "GET", "/libpod/info")].tables == ("podman-v4.9.0",)
+
+
+def test_unknown_against_lists_own_and_podman(frames):
+    with pytest.raises(AgainstError, match="own, podman or podman:VERSION"):
+        documented_for(frames["observed"], frames["documented"], "docker")

@@ -54,7 +54,7 @@ def test_shift_exits_1_with_the_json_contract(shifted: Path, capsys) -> None:
     assert out["current"] | {"first": None, "last": None} == {
         "db": str(shifted), "start": "2026-11-25T12:00:00", "end": "2026-11-26T12:00:00",
         "first": None, "last": None, "n_exchanges": 668, "n_answered": 666,
-        "n_proxy_failures": 2}
+        "n_proxy_failures": 2, "recorders": []}
 
 
 def test_noise_exits_0(noise: Path, capsys) -> None:

@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 
 import pytest
+from pg_fixtures import BACKENDS, backend_store
 from report_helpers import T0, write_capture
 
 from analysis.report_cli import parse_time
@@ -20,9 +21,10 @@ from dockdrift.errors import UsageError
 JSON_ROUTE = "/containers/{name:.*}/json"
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory):
-    return write_capture(tmp_path_factory.mktemp("cli") / "literal.sqlite")
+@pytest.fixture(scope="module", params=BACKENDS)
+def capture(request, tmp_path_factory):
+    """The literal capture, on SQLite and on PostgreSQL (the fleet store)."""
+    return write_capture(backend_store(request, tmp_path_factory.mktemp("cli"), "literal"))
 
 
 def run(capsys, *argv):
@@ -116,7 +118,7 @@ def test_html_is_self_contained(capsys, capture, tmp_path):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--against", "spec:1.40"], "available versions: 1.25, 1.41, 1.52, 1.55"),
+    (["--against", "spec:1.40"], "available versions: 1.25, 1.41, 1.45, 1.52, 1.55"),
     (["--against", "openapi"], "--against must be seed, spec or spec:VERSION"),
     (["--since", "yesterday"], "--since: bad time 'yesterday'"),
     (["--since", "1h", "--until", "2h"], "must be before --until"),
@@ -189,7 +191,7 @@ def test_routes_command(capsys):
     assert out.splitlines() == ["method,route,handler,docker",
                                 "GET,/images/viz,notImplementedHandler,n/a"]
     code, _, err = run(capsys, "routes", "--version", "1.99")
-    assert code == 2 and "available: 1.22, 1.25, 1.41, 1.52, 1.55" in err
+    assert code == 2 and "available: 1.22, 1.25, 1.41, 1.45, 1.52, 1.55" in err
     code, _, err = run(capsys, "routes", "--version", "1.41", "--target", "swarm")
     assert code == 2 and "no Swarm column" in err
 
@@ -202,3 +204,70 @@ def test_entry_point_help_is_light():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--against" in r.stdout
+
+
+# --- implementations ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def implementations(tmp_path_factory):
+    from report_helpers import IMPLEMENTATION_ROWS
+
+    return write_capture(tmp_path_factory.mktemp("impl") / "impl.sqlite", IMPLEMENTATION_ROWS)
+
+
+def test_against_own_and_podman(capsys, implementations):
+    code, out, _ = run(capsys, "report", "--db", str(implementations), "--against", "own",
+                       "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["summary"]["against"] == "own"
+    undocumented = {(r["target"], r["method"], r["route"]): r["undocumented"]
+                    for r in data["routes"] if r["undocumented"]}
+    assert undocumented == {("podman", "POST", "/containers/{name:.*}/update"): [404],
+                            ("podman", "HEAD", "/_ping"): [200],
+                            ("swarm", "POST", "/containers/{name:.*}/start"): [304]}
+    assert data["summary"]["targets"]["podman"]["tables"] == ["podman-v4.3.1"]
+    assert data["summary"]["targets"]["engine"]["tables"] == ["spec-v1.45"]
+    not_in = {(r["target"], r["route"]) for r in data["summary"]["not_in_table"]}
+    assert ("podman", "/containers/{name:.*}/update") in not_in
+    code, out, _ = run(capsys, "report", "--db", str(implementations), "--against", "podman",
+                       "--target", "podman", "--route", "/libpod", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and [r["route"] for r in data["routes"]] == ["/libpod/info"]
+
+
+def test_against_podman_unknown_version_exits_2(capsys, implementations):
+    code, out, err = run(capsys, "report", "--db", str(implementations), "--against",
+                         "podman:9.9")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "no Podman table for '9.9'; available versions: 4.3.1" in err
+
+
+def test_routes_table_podman(capsys):
+    code, out, _ = run(capsys, "routes", "--table", "podman", "--route", "/libpod/info",
+                       "--format", "json")
+    assert code == 0 and json.loads(out) == [{
+        "method": "GET", "route": "/libpod/info", "api": "libpod", "handler": "libpod.GetInfo",
+        "operation_id": "SystemInfoLibpod", "podman": "200 500",
+        "versioned": "[0-9][0-9A-Za-z.-]*", "unversioned": "", "path_prefix": ""}]
+    _, out, _ = run(capsys, "routes", "--table", "podman:4.3.1", "--method", "*",
+                    "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 9 and {r["path_prefix"] for r in rows} == {"yes", ""}
+    code, out, _ = run(capsys, "routes", "--table", "podman")
+    assert code == 0 and out.startswith("Documented status codes, Podman 4.3.1")
+    assert len(out.splitlines()) == 4 + 190
+    code, out, _ = run(capsys, "routes", "--table", "spec:1.45", "--route", "/volumes/{name:.*}",
+                       "--method", "put", "--format", "csv")
+    assert out.splitlines()[1] == "PUT,/volumes/{name:.*},putVolumesUpdate,VolumeUpdate,200 400 404 500 503"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--table", "podman:9.9"], "no Podman table for '9.9'; available: 4.3.1"),
+    (["--table", "podman", "--target", "swarm"], "Podman's table documents Podman only"),
+    (["--target", "podman"], "only Podman's table has a Podman column"),
+    (["--table", "swagger"], "--table must be seed, spec:VERSION, podman or podman:VERSION"),
+])
+def test_routes_table_errors(capsys, argv, message):
+    code, out, err = run(capsys, "routes", *argv)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1

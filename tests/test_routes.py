@@ -13,6 +13,7 @@ _VAR = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 segment = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_.:"),
                   min_size=1, max_size=20).filter(lambda s: s not in {".", ".."})
 greedy = st.lists(segment, min_size=1, max_size=4).map("/".join)
+VERSIONS = [None, "1.22", "1.41", "1.55", "3.4.0", "4.3.1", "4.0.0-dev"]
 
 
 def _fill(template: str, draw) -> str:
@@ -26,11 +27,16 @@ def _fill(template: str, draw) -> str:
 @given(st.data())
 def test_every_template_matches_a_path_built_from_it(data) -> None:
     router = default_router()
+    pick = data.draw(st.randoms(use_true_random=False))  # one draw for every version choice
     for method, template in router.templates():
         if template == "/{anyroute:.*}":
             continue
         path = _fill(template, data.draw)
-        version = data.draw(st.sampled_from([None, "1.22", "1.41", "1.55"]))
+        # Docker routes take any of these; Podman's libpod ones need a version, its manifest
+        # subrouters a 0-3 or a 4-9 one, and the unversioned `/secret/{name}` typo none.
+        versions = [v for v in VERSIONS if router.accepts(method, template, v)]
+        assert versions, (method, template)
+        version = pick.choice(versions)
         full = f"/v{version}{path}" if version else path
         m = router.match(method, full)
         assert m.api_version == version
@@ -91,3 +97,65 @@ def test_split_version() -> None:
     assert split_version("/v1.41/info") == ("1.41", "/info")
     assert split_version("/v1.41") == (None, "/v1.41")
     assert split_version("/version") == (None, "/version")
+
+
+# --- Podman ---------------------------------------------------------------------------------
+
+
+def test_podman_libpod_routes_are_tagged_from_its_table() -> None:
+    m = match("GET", "/v4.0.0/libpod/containers/json")
+    assert (m.api_version, m.route, m.handler, m.source) == (
+        "4.0.0", "/libpod/containers/json", "libpod.ListContainers", "podman-v4.3.1")
+    assert match("GET", "/v4.3.1/libpod/info").route == "/libpod/info"
+    assert match("GET", "/v1.41/libpod/info").source == "podman-v4.3.1"  # any version shape
+    ping = match("GET", "/libpod/_ping")  # the only libpod route registered without /v{version}
+    assert (ping.api_version, ping.route, ping.source) == (None, "/libpod/_ping", "podman-v4.3.1")
+    assert match("HEAD", "/libpod/_ping").route == "/libpod/_ping"
+    assert match("GET", "/libpod/info").route is None  # Podman: 404 without the prefix
+    assert match("GET", "/v4.3.1/libpod/images/library/busybox:local/json").route == (
+        "/libpod/images/{name:.*}/json")
+    assert match("GET", "/v4.3.1/libpod/containers/a/b/json").route is None  # {name}: no /
+
+
+def test_compat_requests_keep_the_docker_template() -> None:
+    """The same request gets the same template whichever server answers it."""
+    for method, path in [("GET", "/v1.41/containers/web/json"), ("POST", "/containers/x/start"),
+                         ("HEAD", "/_ping"), ("GET", "/v1.41/volumes/data"),
+                         ("DELETE", "/v1.41/secrets/abc"), ("GET", "/v1.41/plugins")]:
+        assert match(method, path).source.startswith(("seed-", "spec-")), (method, path)
+
+
+def test_podman_registration_quirks() -> None:
+    # its manifest subrouters: v0-3 and v4-9 register different routes
+    assert match("POST", "/v3.4.0/libpod/manifests/create").route == "/libpod/manifests/create"
+    assert match("POST", "/v4.3.1/libpod/manifests/create").route == "/libpod/manifests/{name:.*}"
+    assert match("POST", "/v4.3.1/libpod/manifests/l/push").route == "/libpod/manifests/{name:.*}"
+    # the DELETE /secrets/{name} typo: unversioned only, where Docker has no such route
+    assert match("DELETE", "/secret/abc").route == "/secret/{name}"
+    assert match("DELETE", "/v1.41/secret/abc").route is None
+    # Podman's version pattern is wider than Docker's; Docker would answer 404
+    m = match("GET", "/v4.0.0-dev/containers/json")
+    assert (m.api_version, m.route, m.source) == ("4.0.0-dev", "/containers/json",
+                                                  "podman-v4.3.1")
+    # Podman matches the still-encoded path: %2F stays inside one {name} segment
+    assert match("GET", "/v4.3.1/libpod/containers/a%2Fb/json").route == (
+        "/libpod/containers/{name}/json")
+
+
+def test_podman_catch_alls_do_not_tag() -> None:
+    """`*` rows (noSwarm, UnsupportedHandler) would tag paths Docker answers 404 to."""
+    for method, path in [("POST", "/v1.41/swarm/nope"), ("GET", "/services/a/b"),
+                         ("POST", "/plugins"), ("GET", "/monitor"),
+                         ("POST", "/distribution/x/json")]:
+        assert match(method, path).route is None, (method, path)
+
+
+def test_docker_tagging_is_unchanged_by_podman() -> None:
+    """Every Docker template built into a path tags exactly as the Docker tables alone do."""
+    from db.routes import table_rows
+
+    docker_only = Router(table_rows())
+    for method, template in docker_only.templates():
+        path = _VAR.sub(lambda m: "a/b" if m.group(2) in (".*", ".+") else "x", template)
+        for full in (path, f"/v1.41{path}"):
+            assert match(method, full) == docker_only.match(method, full), (method, full)

@@ -249,7 +249,7 @@ def test_gap_of_one_recorder_among_two(capsys, tmp_path: Path) -> None:
     steady(db, NOW - timedelta(days=8), NOW - timedelta(hours=5), recorder="rec-b")
     assert drift(capsys, db, *WINDOWS, "--max-gap", "1h")[0] == 0  # the store as a whole
     rc, out, _ = drift(capsys, db, *WINDOWS, "--max-gap", "1h", "--recorder", "rec-b")
-    assert rc == 1 and out["findings"][0]["recorder"] == "rec-b"
+    assert rc == 1 and out["findings"][0]["recorders"] == ["rec-b"]
 
 
 def test_empty_current_window_after_recording_is_one_gap(capsys, tmp_path: Path) -> None:

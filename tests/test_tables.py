@@ -1,4 +1,5 @@
-"""The documented tables: generated from ../shared, checked against the source document."""
+"""The documented tables: generated from ../shared, checked against the source document
+and (Podman) against the counts of its README."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from db import tables
+from db import podman_tables, tables
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 needs_shared = pytest.mark.skipif(not (SHARED / "seed").is_dir(), reason="../shared not present")
@@ -47,7 +48,7 @@ def test_seed_agrees_with_the_source_document_text() -> None:
 
 @needs_shared
 def test_spec_codes_agree_with_the_openapi_yaml() -> None:
-    for version in ("1.41", "1.55"):
+    for version in ("1.41", "1.45", "1.55"):
         ops = tables.spec_operations(tables._load_yaml(SHARED / "specs" / f"engine-api-v{version}.yaml"))
         documented = {(op_id, codes) for op_id, codes in ops.values()}
         for r in tables.read_spec(version):
@@ -56,7 +57,7 @@ def test_spec_codes_agree_with_the_openapi_yaml() -> None:
 
 
 def test_spec_versions_available() -> None:
-    assert list(tables.spec_files()) == ["1.25", "1.41", "1.52", "1.55"]
+    assert list(tables.spec_files()) == ["1.25", "1.41", "1.45", "1.52", "1.55"]
     ping = [r for r in tables.read_spec("1.55") if r.route == "/_ping"]
     assert {r.method for r in ping} == {"GET", "HEAD"}
 
@@ -94,3 +95,75 @@ def test_tables_cli_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: P
                  str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such file" in err
+
+
+# --- Podman ---------------------------------------------------------------------------------
+
+def test_podman_table_counts_match_its_readme() -> None:
+    """podman-README.md: 190 rows, 75 compat and 115 libpod; 166 with codes (60 + 106)."""
+    assert list(podman_tables.podman_files()) == ["4.3.1"]
+    rows = podman_tables.read_podman("4.3.1")
+    assert len(rows) == 190 and len({(r.method, r.route) for r in rows}) == 190
+    compat = [r for r in rows if r.api == "compat"]
+    libpod = [r for r in rows if r.api == "libpod"]
+    assert (len(compat), len(libpod)) == (75, 115)
+    assert sum(bool(r.codes) for r in compat) == 60 and sum(bool(r.codes) for r in libpod) == 106
+    assert all(r.route.startswith("/libpod/") for r in libpod)
+    assert sum(r.method == "*" for r in rows) == 9
+    assert {r.route for r in rows if r.path_prefix} == {
+        "/configs/", "/nodes/", "/secrets/", "/services/", "/swarm/", "/tasks/"}
+    assert all(r.codes is None for r in rows if r.method == "*")
+
+
+def test_podman_registration_rules() -> None:
+    """Libpod only under /v{version} (but /libpod/_ping); compat with and without, two typos."""
+    rows = {(r.method, r.route): r for r in podman_tables.read_podman("4.3.1")}
+    info = rows[("GET", "/libpod/info")]
+    assert info.versioned == podman_tables.VERSIONED and not info.unversioned
+    assert rows[("HEAD", "/libpod/_ping")].unversioned
+    assert rows[("GET", "/containers/json")].unversioned
+    assert not rows[("DELETE", "/secrets/{name}")].unversioned  # its twin is the typo
+    typo = rows[("DELETE", "/secret/{name}")]
+    assert typo.versioned == "" and typo.unversioned and typo.codes is None
+    assert rows[("POST", "/libpod/manifests/{name}/push")].versioned == podman_tables.MANIFEST_V3
+    assert rows[("PUT", "/libpod/manifests/{name:.*}")].versioned == podman_tables.MANIFEST_V4
+    delete = rows[("DELETE", "/libpod/manifests/{name:.*}")]  # v3 and v4 handlers, both blocks
+    assert delete.operation_id == "ManifestDeleteV3Libpod ManifestDeleteLibpod"
+    assert delete.codes == (200, 400, 404, 500)
+    assert rows[("POST", "/images/create")].handler == (
+        "compat.CreateImageFromImage compat.CreateImageFromSrc")
+    # the README's typos: codes dropped as go-openapi drops them, an annotation without a body
+    assert rows[("POST", "/libpod/containers/{name}/update")].codes == (404, 500)
+    assert rows[("GET", "/volumes/{name}")].codes == (200, 500)
+    changes = rows[("GET", "/containers/{name}/changes")]
+    assert changes.operation_id == "ContainerChanges" and changes.codes is None
+
+
+@needs_shared
+def test_add_podman_is_one_command_one_file(tmp_path: Path) -> None:
+    from dockdrift.cli import main
+
+    out = tmp_path / "data"
+    out.mkdir()
+    assert main(["tables", "add-podman", str(SHARED / "specs" / "podman-routes-v4.3.1.csv"),
+                 "--out", str(out)]) == 0
+    (written,) = out.iterdir()
+    assert written.name == "podman-v4.3.1.csv"
+    assert filecmp.cmp(written, tables.DATA_DIR / written.name, shallow=False)
+
+
+def test_podman_routes_csv_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dockdrift.cli import main
+
+    bad = tmp_path / "podman-routes-v9.9.9.csv"
+    bad.write_text("method,podman_route,api,handler,source_file,line,swagger_path,operationId,"
+                   "documented_codes\nGET,/libpod/info,compat,libpod.GetInfo,register_info.go,41,"
+                   "/libpod/info,SystemInfoLibpod,500 200\n")
+    assert main(["tables", "add-podman", str(bad), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "api 'compat' but the route says libpod" in err
+    assert "codes not ascending" in err
+    wrong = tmp_path / "routes.csv"
+    wrong.write_text("")
+    assert main(["tables", "add-podman", str(wrong), "--out", str(tmp_path)]) == 2
+    assert "podman-routes-vX.Y.Z.csv" in capsys.readouterr().err

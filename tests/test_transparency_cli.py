@@ -16,8 +16,8 @@ import pytest
 
 from conftest import Recorder, docker_cli
 from transparency_helpers import (
-    IMAGE, LABEL, PREFIX, Outcome, RowWatch, assert_same, both, cleanup, expect_rows, has, md5,
-    module_recorder, popen_docker, raw_status, wait_for_event,
+    IMAGE, LABEL, PREFIX, Outcome, RowWatch, assert_same, both, cleanup, expect_rows, has,
+    inspect_missing_checks, md5, module_recorder, popen_docker, raw_status, wait_for_event,
 )
 
 pytestmark = pytest.mark.docker
@@ -219,7 +219,7 @@ def test_inspect_missing_object(docker_host, rec, watch):
     direct, via = both(docker_host, rec.host, "inspect", missing)
     assert direct.rc == 1 and missing.encode() in direct.stderr
     assert_same(direct, via)
-    rows = expect_rows(watch, mark, has("GET", f"{C}/json", 404))
+    rows = expect_rows(watch, mark, *inspect_missing_checks())
     # Every status stored is the one dockerd answers to the same request asked directly.
     for r in rows:
         if r["method"] in ("GET", "HEAD"):

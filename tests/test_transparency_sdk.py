@@ -7,8 +7,6 @@ that already carried requests: several exec_run calls in a row on one client cov
 from __future__ import annotations
 
 import io
-import socket
-import struct
 import tarfile
 from collections.abc import Iterator
 
@@ -19,7 +17,7 @@ from docker.errors import NotFound
 from conftest import Recorder
 from transparency_helpers import (
     IMAGE, LABEL, PREFIX, RowWatch, cleanup, expect_rows, has, md5, module_recorder,
-    normalise_ids,
+    normalise_ids, talk,
 )
 
 pytestmark = pytest.mark.docker
@@ -89,31 +87,10 @@ def test_exec_run_repeated_on_one_client(clients, box, watch):
             for side, client in clients.items()}
     assert seen["direct"][1] == (2, (b"out\n", b"err\n")) and seen["direct"][2][0] == 7
     assert seen["via"] == seen["direct"]
-    rows = expect_rows(watch, mark, has("POST", "/exec/{execid:.*}/start", 101, hijacked=True))
-    assert sum(1 for r in rows if r["hijacked"]) == len(calls)
-
-
-def _frames(data: bytes) -> tuple[bytes, bytes]:
-    """Docker's multiplexed stream (8-byte headers) -> (stdout, stderr)."""
-    out, err, i = bytearray(), bytearray(), 0
-    while i + 8 <= len(data):
-        kind, size = data[i], struct.unpack(">I", data[i + 4:i + 8])[0]
-        (err if kind == 2 else out).extend(data[i + 8:i + 8 + size])
-        i += 8 + size
-    return bytes(out), bytes(err)
-
-
-def _talk(sock, data: bytes) -> tuple[bytes, bytes]:
-    """Send stdin, half-close it (the case plain mitmproxy breaks), read until EOF."""
-    raw: socket.socket = sock._sock
-    raw.settimeout(120)
-    raw.sendall(data)
-    raw.shutdown(socket.SHUT_WR)
-    chunks = []
-    while chunk := raw.recv(65536):
-        chunks.append(chunk)
-    sock.close()
-    return _frames(b"".join(chunks))
+    # Only the "via" client passes the recorder: polled until exactly one hijacked exec start
+    # per call is stored (the writer commits in batches; waiting for one undercounted).
+    expect_rows(watch, mark, has("POST", "/exec/{execid:.*}/start", 101, hijacked=True,
+                                 times=len(calls)))
 
 
 def test_exec_with_stdin_socket(clients, box, watch):
@@ -123,7 +100,7 @@ def test_exec_with_stdin_socket(clients, box, watch):
     for side, client in clients.items():
         api = client.api
         exec_id = api.exec_create(box, ["sh", "-c", "cat; echo eof >&2; exit 5"], stdin=True)
-        seen[side] = (_talk(api.exec_start(exec_id, socket=True), data),
+        seen[side] = (talk(api.exec_start(exec_id, socket=True), data),
                       api.exec_inspect(exec_id)["ExitCode"])
     assert seen["direct"] == ((data, b"eof\n"), 5)
     assert seen["via"] == seen["direct"]
@@ -141,7 +118,7 @@ def test_attach_socket_with_stdin(clients, watch):
         sock = api.attach_socket(c["Id"], params={"stdin": 1, "stdout": 1, "stderr": 1,
                                                   "stream": 1})
         api.start(c["Id"])
-        seen[side] = (_talk(sock, data), api.wait(c["Id"], timeout=120)["StatusCode"])
+        seen[side] = (talk(sock, data), api.wait(c["Id"], timeout=120)["StatusCode"])
         api.remove_container(c["Id"])
     assert seen["direct"] == ((data, b"done\n"), 0)
     assert seen["via"] == seen["direct"]
@@ -155,7 +132,10 @@ def test_logs_stream(clients, box):
     direct.wait(timeout=120)
     outs = {side: b"".join(client.containers.get(direct.id).logs(stream=True, follow=True))
             for side, client in clients.items()}
-    assert outs["direct"].startswith(b"1\n2\n") and outs["via"] == outs["direct"]
+    # The daemon timestamps stdout and stderr lines in two goroutines: under load `e` may be
+    # logged before `1` (seen here at load 11 on 2 cores). Both sides read the same log file.
+    want = sorted([b"e", *(b"%d" % i for i in range(1, 501))])
+    assert sorted(outs["direct"].splitlines()) == want and outs["via"] == outs["direct"]
     direct.remove()
 
 

@@ -11,7 +11,9 @@ import hashlib
 import http.client
 import os
 import re
+import socket
 import sqlite3
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +28,9 @@ PREFIX = f"dockdrift-tt-{os.getpid()}"
 LABEL = f"dockdrift-tt={os.getpid()}"
 
 # Image and container IDs differ between two builds or two runs: they are the only thing
-# normalised away (as `<id>`), nothing else.
-_HEX_ID = re.compile(rb"\b(?:sha256:)?[0-9a-f]{64}\b|\b[0-9a-f]{12}\b")
+# normalised away (as `<id>`), nothing else. Podman's build prints its image IDs with 11
+# hex digits (`--> 0a1cab45d10`), Docker with 12.
+_HEX_ID = re.compile(rb"\b(?:sha256:)?[0-9a-f]{64}\b|\b[0-9a-f]{11,12}\b")
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,10 @@ def assert_same(direct: Outcome, via: Outcome) -> None:
             direct.stderr.decode(errors="replace"))
 
 
-def popen_docker(host: str, *args: str) -> subprocess.Popen[bytes]:
+def popen_docker(host: str, *args: str, stdin: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CLI_HINTS": "false"}
     env.pop("DOCKER_CONTEXT", None)
-    return subprocess.Popen([DOCKER, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    return subprocess.Popen([DOCKER, *args], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
 
 
@@ -138,13 +141,28 @@ class RowWatch:
             time.sleep(0.05)
 
 
-def has(method: str, route: str, status: int, hijacked: bool = False) -> Callable:
-    """Predicate: one row of that route answered with that status (and hijack flag)."""
+def has(method: str, route: str, status: int, hijacked: bool = False,
+        times: int | None = None) -> Callable:
+    """Predicate: a row of that route answered with that status (and hijack flag);
+    with `times`, exactly that many such rows."""
     def check(rows: list[sqlite3.Row]) -> bool:
-        return any(r["method"] == method and r["route"] == route and r["status_code"] == status
-                   and bool(r["hijacked"]) == hijacked for r in rows)
-    check.__name__ = f"{method} {route} {status}{' hijacked' if hijacked else ''}"
+        n = sum(1 for r in rows if r["method"] == method and r["route"] == route
+                and r["status_code"] == status and bool(r["hijacked"]) == hijacked)
+        return n == times if times is not None else n > 0
+    check.__name__ = (f"{method} {route} {status}{' hijacked' if hijacked else ''}"
+                      f"{f' x{times}' if times is not None else ''}")
     return check
+
+
+# What `docker inspect NAME` asks, in order, for a name that exists nowhere (no swarm): each
+# answers 404. Waiting for all of them, not the first, before checking every stored row.
+INSPECT_PROBES = ("/containers/{name:.*}/json", "/images/{name:.*}/json",
+                  "/networks/{networkid:.*}", "/volumes/{volumename:.*}",
+                  "/plugins/{name:.*}/json")
+
+
+def inspect_missing_checks() -> list[Callable]:
+    return [has("GET", route, 404) for route in INSPECT_PROBES]
 
 
 def expect_rows(watch: RowWatch, mark: int, *checks: Callable) -> list[sqlite3.Row]:
@@ -156,6 +174,30 @@ def expect_rows(watch: RowWatch, mark: int, *checks: Callable) -> list[sqlite3.R
     unrouted = [(r["method"], r["path"]) for r in rows if not r["route"] or not r["handler"]]
     assert not unrouted, f"rows without route/handler: {unrouted}"
     return rows
+
+
+def frames(data: bytes) -> tuple[bytes, bytes]:
+    """Docker's multiplexed stream (8-byte headers) -> (stdout, stderr)."""
+    out, err, i = bytearray(), bytearray(), 0
+    while i + 8 <= len(data):
+        kind, size = data[i], struct.unpack(">I", data[i + 4:i + 8])[0]
+        (err if kind == 2 else out).extend(data[i + 8:i + 8 + size])
+        i += 8 + size
+    return bytes(out), bytes(err)
+
+
+def talk(sock, data: bytes) -> tuple[bytes, bytes]:
+    """Send stdin on a docker-py hijacked socket, half-close it (the case plain mitmproxy
+    breaks), read until EOF; returns (stdout, stderr)."""
+    raw: socket.socket = sock._sock
+    raw.settimeout(120)
+    raw.sendall(data)
+    raw.shutdown(socket.SHUT_WR)
+    chunks = []
+    while chunk := raw.recv(65536):
+        chunks.append(chunk)
+    sock.close()
+    return frames(b"".join(chunks))
 
 
 def module_recorder(docker_host: str, tmp: Path) -> Iterator[Recorder]:
@@ -176,6 +218,7 @@ def cleanup(docker_host: str) -> None:
     docker_cli(docker_host, "image", "rm", "-f", f"{PREFIX}-build:latest")
 
 
-__all__ = ["IMAGE", "LABEL", "PREFIX", "Outcome", "RowWatch", "assert_same", "both", "cleanup",
-           "expect_rows", "has", "md5", "module_recorder", "normalise_ids", "popen_docker",
-           "raw_status", "wait_for_event"]
+__all__ = ["IMAGE", "INSPECT_PROBES", "LABEL", "PREFIX", "Outcome", "RowWatch", "assert_same",
+           "both", "cleanup", "expect_rows", "frames", "has", "inspect_missing_checks", "md5",
+           "module_recorder", "normalise_ids", "popen_docker", "raw_status", "talk",
+           "wait_for_event"]
