@@ -95,9 +95,16 @@ def test_wheel_builds_without_warnings_and_carries_addon_and_tables(installed: d
     assert not re.search(r"warning", out, re.IGNORECASE), out
     import zipfile
 
-    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     assert "dockdrift/addons/docker_recorder.py" in names
     assert "db/data/seed-v1.22.csv" in names and "db/data/spec-v1.41.csv" in names
+    # pyproject lists its packages: a new one left out would be missing from every install
+    for top in ("db", "analysis", "dockdrift"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            rel = init.relative_to(ROOT).as_posix()
+            assert rel in names, f"{rel} is not in the wheel: add it to pyproject's packages"
+    for data in (ROOT / "db" / "data").glob("*.csv"):
+        assert f"db/data/{data.name}" in names
 
 
 def test_imports_come_from_the_install(installed: dict) -> None:
