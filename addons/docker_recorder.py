@@ -24,8 +24,13 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 
 try:
     import db  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+except ImportError:  # a checkout's addons/ or an install's dockdrift/addons/, loaded by path by
+    # a mitmdump whose environment lacks dockdrift: the folder that holds `db` is two or three up
+    _here = os.path.dirname(os.path.abspath(__file__))
+    for _up in (os.path.dirname(_here), os.path.dirname(os.path.dirname(_here))):
+        if os.path.isfile(os.path.join(_up, "db", "__init__.py")):
+            sys.path.insert(0, _up)
+            break
 
 from db import allowlist
 from db.engine import StoreError, make_engine

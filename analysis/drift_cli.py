@@ -8,7 +8,11 @@
 
 Windows are START..END (relative like 7d, 12h, or ISO; an empty side is open). Thresholds come
 from dockdrift.toml or [tool.dockdrift] in pyproject.toml ([drift] section), then the flags.
-Exit codes: 0 no findings, 1 findings, 2 usage or input error.
+--max-gap 1h adds `recording_gap` findings: a stretch of the current window with no exchanges
+(the recorder stopped, or nobody routes through it any more).
+Exit codes: 0 no findings, 1 findings, 2 usage or input error, 3 not enough data to decide (a
+window with fewer than min_total answered exchanges: empty store, filter or window; findings
+win over it: 1); --allow-empty turns 3 into 0.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 
     from analysis.drift import DriftParams
     from analysis.drift_store import Window
+    from analysis.load import Filter
 
 FORMATS = ["text", "markdown", "html", "json"]
 _OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
@@ -56,11 +61,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the current window is what these recorders saw")
     w.add_argument("--by", choices=["recorder"],
                    help="one drift run per recorder, its baseline against its current window")
+    f = p.add_argument_group("which exchanges (both windows)")
+    f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
+    f.add_argument("--method", help="only this HTTP method")
+    f.add_argument("--route", help="a route template, or a substring of one")
+    d = p.add_argument_group("missing data")
+    d.add_argument("--max-gap", metavar="DURATION",
+                   help="report a recording_gap when the current window has no exchanges for "
+                        "longer than this (e.g. 1h; config max_gap; default: off)")
+    d.add_argument("--allow-empty", action="store_true",
+                   help="exit 0, not 3, when a window has too little data to decide")
     t = p.add_argument_group("thresholds (override the config file)")
     t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
     t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
     t.add_argument("--min-count", type=int, help="occurrences for a new/vanished code (5)")
-    t.add_argument("--min-total", type=int, help="requests per window to test shares (30)")
+    t.add_argument("--min-total", type=int,
+                   help="answered requests a window needs to decide (else exit 3) and a route "
+                        "needs per window for its shares to be tested (30)")
     t.add_argument("--min-expected", type=float, help="G-test cell expectation (5)")
     t.add_argument("--min-effect", type=float, help="share-shift distance floor, 0..1 (0.1)")
     t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
@@ -151,24 +168,36 @@ def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
     return tuple(own or getattr(args, "recorder", None) or ())
 
 
+def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
+    from analysis.config import check_duration
+
+    text = args.max_gap or options.get("max_gap")
+    return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
+
+
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
     from analysis.compare import AgainstError
     from analysis.config import load_config
     from analysis.drift import documented_sets, find_drift, route_counts
-    from analysis.report_cli import documented_frame
     from analysis.drift_render import records
-    from analysis.drift_store import window_aggregates, window_info
-    from analysis.report_cli import background
+    from analysis.drift_store import window_aggregates, window_filter, window_info
+    from analysis.load import Filter
+    from analysis.report_cli import background, documented_frame
+    from dockdrift.version import version_info
 
     cfg = load_config(args.config)
     params = resolve_params(args, cfg.params)
+    max_gap = _max_gap(args, cfg.options)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
+    base = Filter(target=args.target, method=args.method, route=args.route)  # + recorders
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
-    # The two windows at once (SQLite releases the GIL; WAL readers do not block each other).
-    b_counts = background(window_aggregates, b_engine, baseline)
-    c_obs, c_failed = window_aggregates(engine, current)
+    # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
+    # block each other.
+    b_counts = background(window_aggregates, b_engine, baseline, base)
+    gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
+    c_obs, c_failed = window_aggregates(engine, current, base)
     b_obs, b_failed = b_counts()
     from analysis.load import Filter, reads_rollups
 
@@ -181,13 +210,42 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
         doc = documented_sets(c_obs, documented_frame(engine), against)
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
-    findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc)
-    result = {"findings": records(findings),
-              "baseline": window_info(b_engine, baseline, b_obs, b_failed),
-              "current": window_info(engine, current, c_obs, c_failed)}
-    meta = {"params": params.to_dict() | {"against": against, "config": cfg.source},
+    b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
+    findings = find_drift(b_routes, c_routes, params, doc)
+    result = {"findings": records(findings) + gaps(),
+              "baseline": window_info(b_engine, baseline, b_obs, b_failed, base),
+              "current": window_info(engine, current, c_obs, c_failed, base)}
+    result |= _sufficiency(result, (b_engine, engine), (baseline, current), base, params,
+                           (b_routes, c_routes)) | {"dockdrift": version_info()}
+    meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
+                                          "max_gap": args.max_gap or cfg.options.get("max_gap")},
             "baseline": baseline, "current": current}
     return result, engine, b_engine, meta
+
+
+def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
+                  now: datetime) -> list[dict]:
+    from analysis.gaps import gap_finding, recording_gaps
+
+    if max_gap is None:
+        return []
+    return [gap_finding(a, b, max_gap, flt, flt.until, now)
+            for a, b in recording_gaps(engine, flt, max_gap, now)]
+
+
+def _sufficiency(result: dict, engines: tuple, windows: tuple, base: Filter,
+                 params: DriftParams, routes: tuple) -> dict[str, list]:
+    """`insufficient`: windows that cannot decide (exit 3); `untested_routes`: routes too thin
+    in a window for a share test."""
+    from analysis.drift_store import window_filter
+    from analysis.sufficiency import untested_routes, window_shortfall
+
+    short = [window_shortfall(e, name, w.db, window_filter(w, base), result[name],
+                              params.min_total)
+             for name, e, w in zip(("baseline", "current"), engines, windows, strict=True)]
+    unique = {s.reason: s.to_dict() for s in short if s is not None}  # store: said once
+    return {"insufficient": list(unique.values()),
+            "untested_routes": untested_routes(*routes, params.min_total)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,13 +266,37 @@ def run(args: argparse.Namespace) -> int:
         write_output(text, args.output)
         return code
     result, engine, b_engine, meta = compute(args, now)
-    if args.save:
+    short = result["insufficient"]
+    current_short = any(s["scope"] in ("current", "store", "filter") for s in short)
+    if args.save and (args.allow_empty or not current_short):
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),
                  result["findings"], meta["params"], now)
     text = drift_render.render(result, args.format, meta, engine, b_engine,
                                use_color=args.output is None and drift_render.wants_color())
     write_output(text, args.output)
-    return 1 if result["findings"] else 0
+    return exit_code(result, args, saved_skipped=args.save and current_short)
+
+
+def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = False) -> int:
+    """1 findings, else 3 when a window cannot decide (unless --allow-empty), else 0.
+
+    Findings win over too little data: each is a decision the data there was supports (the
+    tests are exact at any size); the shortfall is printed with them either way.
+    """
+    import sys
+
+    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+
+    for s in result["insufficient"]:
+        print(f"dockdrift drift: not enough data: {s['reason']}", file=sys.stderr)
+    if saved_skipped and not args.allow_empty:
+        print("dockdrift drift: run not saved (its current window cannot serve as the next "
+              "baseline); --since-last-run starts from the last saved run again", file=sys.stderr)
+    if result["findings"]:
+        return 1
+    if result["insufficient"] and not args.allow_empty:
+        return EXIT_NOT_ENOUGH_DATA
+    return 0
 
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:

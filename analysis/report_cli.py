@@ -6,7 +6,9 @@
   dockdrift report --db capture.sqlite --against own     # each implementation's own documentation
 
 Exit codes: 0 every observed code is documented, 1 undocumented codes were observed,
-2 usage or input error (missing or corrupt database, unknown table version, bad time).
+2 usage or input error (missing or corrupt database, unknown table version, bad time),
+3 not enough data to decide: fewer than --min-total (default 1) answered exchanges matched
+(an empty store, time range or filter; undocumented codes win: 1); --allow-empty: 0.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "each implementation's own (engine: spec, swarm: the Swarm column, "
                         "podman: Podman's table, unknown: as seed); podman[:4.3.1]: Podman's")
     add_output_arguments(p)
+    p.add_argument("--min-total", type=int, default=1, metavar="N",
+                   help="answered exchanges needed to decide (default 1); fewer: exit 3")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="exit 0, not 3, when fewer than --min-total exchanges matched")
 
 
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
@@ -182,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     from db.engine import make_engine
 
     flt = make_filter(args)
+    if args.min_total < 1:
+        raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
     if getattr(args, "by", None) == "recorder":
         from analysis.by_recorder import report_sections
@@ -207,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)
+                report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
                 progress.update(f"rendering {args.format}")
                 if args.format == "text":
                     text = report_render.to_text(report, args.output is None and wants_color())
@@ -220,4 +229,29 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     write_output(text, args.output)
-    return 1 if report.has_undocumented else 0
+    return exit_code(report, args.allow_empty)
+
+
+def _shortfalls(engine: Engine, args: argparse.Namespace, flt: Filter,
+                report: Report) -> list[dict]:
+    from analysis.sufficiency import window_shortfall
+
+    info = {"n_answered": report.summary.get("answered", 0),
+            "n_proxy_failures": report.summary.get("proxy_failed", 0)}
+    short = window_shortfall(engine, "report", args.db, flt, info, args.min_total)
+    return [short.to_dict()] if short else []
+
+
+def exit_code(report: Report, allow_empty: bool = False) -> int:
+    """1 undocumented codes (they were observed, whatever else), else 3 when too few exchanges
+    matched to decide (unless allow_empty), else 0."""
+    import sys
+
+    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+
+    short = report.summary.get("insufficient") or []
+    for s in short:
+        print(f"dockdrift report: not enough data: {s['reason']}", file=sys.stderr)
+    if report.has_undocumented:
+        return 1
+    return EXIT_NOT_ENOUGH_DATA if short and not allow_empty else 0

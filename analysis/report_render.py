@@ -44,6 +44,9 @@ def _headline(report: Report) -> str:
 
 def _verdict(report: Report) -> str:
     s = report.summary
+    short = "; ".join(x["reason"] for x in s.get("insufficient") or [])
+    if short and not report.has_undocumented:
+        return f"not enough data to decide: {short}"
     if not s.get("answered"):
         return "no answered exchange matched: nothing to compare"
     if report.has_undocumented:
@@ -153,7 +156,9 @@ def to_csv(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    return render.to_json(report.to_dict())
+    from dockdrift.version import version_info
+
+    return render.to_json(report.to_dict() | {"dockdrift": version_info()})
 
 
 FORMATS: dict[str, Callable[..., str]] = {

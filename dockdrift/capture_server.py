@@ -25,20 +25,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dockdrift.addon_path import addon_path
 from dockdrift.bridge import Bridge, bind_unix, same_user
 from dockdrift.capture import CaptureConfig, client_url, listen_error
 from dockdrift.errors import UsageError
 
-RECORDER = Path(__file__).resolve().parents[1] / "addons" / "docker_recorder.py"
 log = logging.getLogger("dockdrift")
 
 
 def recorder_class() -> type:
-    """addons/docker_recorder.py's DockerRecorder, loaded by path (addons/ is no package)."""
-    if not RECORDER.is_file():
-        raise UsageError(f"the recorder addon is missing at {RECORDER}: reinstall dockdrift "
-                         "from a checkout (pip install -e .)")
-    spec = importlib.util.spec_from_file_location("dockdrift_docker_recorder", RECORDER)
+    """The addon's DockerRecorder, loaded by path like mitmdump -s does (dockdrift.addon_path:
+    the installed dockdrift/addons/ copy, or a checkout's addons/)."""
+    spec = importlib.util.spec_from_file_location("dockdrift_docker_recorder", addon_path())
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

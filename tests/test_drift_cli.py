@@ -44,7 +44,7 @@ def drift_json(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, dict]:
 def test_shift_exits_1_with_the_json_contract(shifted: Path, capsys) -> None:
     rc, out = drift_json(capsys, "--db", str(shifted))
     assert rc == 1
-    assert list(out) == ["findings", "baseline", "current"]
+    assert list(out)[:3] == ["findings", "baseline", "current"]  # more keys may follow
     (f,) = out["findings"]
     assert (f["target"], f["method"], f["route"], f["kind"], f["code"]) == (
         "engine", *INSPECT, "share_shift", 404)
