@@ -111,7 +111,8 @@ def test_imports_come_from_the_install(installed: dict) -> None:
     code = ("import sys, db, db.tables, analysis, dockdrift, dockdrift.addon_path as a\n"
             "print(db.__file__, analysis.__file__, dockdrift.__file__, db.tables.DATA_DIR, "
             "a.addon_path())\n"
-            "print(any(p.startswith(%r) for p in sys.path))" % str(ROOT))
+            "import os; print(any(os.path.realpath(p or '.') == %r for p in sys.path))"
+            % str(ROOT))
     r = _run([str(installed["venv"] / "bin" / "python"), "-c", code], installed["work"],
              installed["env"])
     assert r.returncode == 0, r.stderr
