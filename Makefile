@@ -6,13 +6,13 @@ PYTHON ?= python3
 PYTEST_FLAGS ?= -q -p no:cacheprovider -ra
 ARGS ?=
 
-.PHONY: venv test demo dockerd dockerd26 podman servers lint
+.PHONY: venv test demo dockerd dockerd26 podman servers lint matrix
 
 # Creates the venv (if missing) and installs the project with its dev extra.
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,postgres]'
 
 $(PY):
 	$(MAKE) venv
@@ -41,3 +41,20 @@ servers:
 
 lint: | $(PY)
 	$(PY) -m ruff check .
+
+# Probe every implementation that answers (Engine 20.10, Engine 26.1, Podman) into one store
+# with `dockdrift probe`, then lay them side by side in matrix.html. Exit 0 when the page was
+# written (whether or not they differ); 2 or 3 when it could not be (see dockdrift matrix --help).
+MATRIX_DB ?= matrix.sqlite
+MATRIX_HTML ?= matrix.html
+MATRIX_UPSTREAMS ?= tcp://127.0.0.1:2375 tcp://127.0.0.1:2385 tcp://127.0.0.1:2395
+matrix: | $(PY)
+	@for up in $(MATRIX_UPSTREAMS); do \
+	  if $(PY) -c 'import socket, sys; h, p = sys.argv[1].rsplit(":", 1); \
+	      socket.create_connection((h, int(p)), 3).close()' "$${up#tcp://}" 2>/dev/null; then \
+	    echo "make matrix: probing $$up" >&2; \
+	    $(PY) -m dockdrift.cli probe --upstream "$$up" --db $(MATRIX_DB) || exit $$?; \
+	  else echo "make matrix: nothing listens at $$up: skipped" >&2; fi; \
+	done; \
+	$(PY) -m dockdrift.cli matrix --db $(MATRIX_DB) --format html -o $(MATRIX_HTML); rc=$$?; \
+	if [ $$rc -gt 1 ]; then exit $$rc; fi

@@ -9,10 +9,13 @@ build a row with db.record and hand it to db.writer's thread. Nothing here block
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
+import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -21,14 +24,20 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 
 try:
     import db  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+except ImportError:  # a checkout's addons/ or an install's dockdrift/addons/, loaded by path by
+    # a mitmdump whose environment lacks dockdrift: the folder that holds `db` is two or three up
+    _here = os.path.dirname(os.path.abspath(__file__))
+    for _up in (os.path.dirname(_here), os.path.dirname(os.path.dirname(_here))):
+        if os.path.isfile(os.path.join(_up, "db", "__init__.py")):
+            sys.path.insert(0, _up)
+            break
 
+from db import allowlist
 from db.engine import StoreError, make_engine
 from db.implementations import TARGET_NAMES
 from db.record import build_row
 from db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
-from db.target import TargetTracker, upstream_from_mode
+from db.target import TargetTracker, upstream_url_from_mode
 from db.writer import BatchWriter
 from dockdrift import hijack
 
@@ -38,6 +47,8 @@ TARGETS = ("auto", *TARGET_NAMES)
 # before the request goes upstream, so the daemon sees exactly what a client would send.
 PROBE_CASE_HEADER = b"x-dockdrift-probe-case"
 PROBE_CASE_MAX = 64
+# mitmproxy's options for TLS towards the upstream (tlsconfig's); the target probe follows them
+TLS_OPTIONS = ("client_certs", "ssl_verify_upstream_trusted_ca", "ssl_insecure")
 
 
 def is_loopback(host: str) -> bool:
@@ -74,6 +85,28 @@ class _OneLineOptionsErrors(logging.Filter):
 
 
 _SCRIPT_LOG = logging.getLogger("mitmproxy.addons.script")
+
+
+def quiet_cancelled_tasks() -> None:
+    """At shutdown asyncio cancels mitmproxy's per-client tasks and its stream callbacks log
+    each CancelledError with a traceback (mitmproxy 11.0, kept-alive clients): a clean stop
+    must print none. Other errors still reach the previous handler."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    if getattr(previous, "__name__", "") != "handler" or previous is None:
+        loop.set_exception_handler(handler)
 
 
 def _header(headers: http.Headers, name: bytes) -> str | None:
@@ -113,9 +146,12 @@ class DockerRecorder:
         self.recorded = 0
         self.recorder_name: str | None = None
         self._log_filter: logging.Filter | None = None
+        self.allowlist: allowlist.Allowlist | None = None
+        self._sighup: asyncio.AbstractEventLoop | None = None  # the loop that has our SIGHUP
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
+        quiet_cancelled_tasks()
         self._log_filter = _OneLineOptionsErrors()
         _SCRIPT_LOG.addFilter(self._log_filter)
         loader.add_option("dockdrift_db", str, "dockdrift.sqlite",
@@ -128,6 +164,12 @@ class DockerRecorder:
         loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
         loader.add_option("dockdrift_max_queue", int, 100_000,
                           "Rows that may wait for the store before new ones are refused (loudly).")
+        loader.add_option("dockdrift_enforce", str, "",
+                          "An allowlist JSON (dockdrift allowlist --format json): other "
+                          "requests get 403 and never reach the daemon. Reloaded on SIGHUP.")
+        loader.add_option("dockdrift_enforce_dry_run", bool, False,
+                          "With dockdrift_enforce: let every request through and only record "
+                          "what would have been denied.")
         loader.add_option("dockdrift_allow_remote", bool, False,
                           "Allow a non-loopback listen address. Whoever can connect to the "
                           "proxy controls the Docker daemon (root on the host).")
@@ -137,15 +179,16 @@ class DockerRecorder:
             raise exceptions.OptionsError(
                 f"dockdrift_target must be one of {', '.join(TARGETS)}, "
                 f"not {ctx.options.dockdrift_target!r}")
-        if "dockdrift_target" in updated or "mode" in updated:
-            self.tracker.configure(ctx.options.dockdrift_target,
-                                   upstream_from_mode(ctx.options.mode))
+        if updated & {"dockdrift_target", "mode", *TLS_OPTIONS}:
+            self._configure_tracker()
         if "dockdrift_recorder" in updated:
             self.recorder_name = (ctx.options.dockdrift_recorder or socket.gethostname())[:128]
         if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
             self._check_listen()
         if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
             self._open_store()
+        if "dockdrift_enforce" in updated:
+            self._load_allowlist()
         if "connection_strategy" in ctx.options and ctx.options.connection_strategy != "lazy":
             # Eager connects drop a client with no HTTP exchange when the upstream is down,
             # so nothing could be recorded; lazy lets the request arrive and fail visibly.
@@ -154,6 +197,26 @@ class DockerRecorder:
             hijack.install()
         except hijack.UnsupportedMitmproxy as exc:
             raise exceptions.OptionsError(str(exc)) from None
+
+    def _configure_tracker(self) -> None:
+        """The target probe asks the upstream itself: over TLS for reverse:https://."""
+        found = upstream_url_from_mode(ctx.options.mode)
+        tls = None
+        if found and found[0] == "https":
+            try:
+                tls = self.probe_tls(found[1])
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise exceptions.OptionsError(f"the upstream's TLS options: {exc}") from None
+        self.tracker.configure(ctx.options.dockdrift_target,
+                               (found[1], found[2]) if found else None, tls,
+                               f"{found[0]}://{found[1]}:{found[2]}" if found else "")
+
+    def probe_tls(self, host: str) -> ssl.SSLContext:
+        """mitmproxy's own upstream TLS options (client_certs, ssl_verify_upstream_trusted_ca,
+        ssl_insecure) as a Python ssl context: the probe trusts what the proxy trusts."""
+        from dockdrift.upstream.tls import context_from_mitm_options
+
+        return context_from_mitm_options(ctx.options, host)
 
     def _check_listen(self) -> None:
         """Loopback only unless dockdrift_allow_remote: mitmproxy's default is every interface."""
@@ -183,8 +246,29 @@ class DockerRecorder:
         if old is not None:
             old.close()
 
+    def _load_allowlist(self) -> None:
+        path = ctx.options.dockdrift_enforce
+        try:
+            self.allowlist = allowlist.load(path) if path else None
+        except allowlist.AllowlistError as exc:
+            raise exceptions.OptionsError(f"dockdrift_enforce: {exc}") from None
+
+    def reload_allowlist(self) -> None:
+        """SIGHUP: read the file again; an invalid one is reported and the old list kept."""
+        if ctx.options.dockdrift_enforce:
+            fresh, line = allowlist.reload(ctx.options.dockdrift_enforce, self.allowlist)
+            (log.warning if fresh is self.allowlist else log.info)(line)
+            self.allowlist = fresh
+
     def running(self) -> None:
         self.tracker.probe_soon()
+        if self._sighup is None:
+            try:
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGHUP, self.reload_allowlist)
+                self._sighup = loop
+            except (RuntimeError, ValueError, NotImplementedError):
+                pass  # not the main thread: no reload on SIGHUP
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if self.writer is None:
@@ -197,12 +281,37 @@ class DockerRecorder:
         if case is not None:
             flow.metadata["dockdrift_probe_case"] = case
         self.in_flight[flow.id] = flow
+        if self.allowlist is not None:
+            self._enforce(flow, self.allowlist)
+
+    def _enforce(self, flow: http.HTTPFlow, policy: allowlist.Allowlist) -> None:
+        message = policy.decide(flow.request.method,
+                                flow.request.data.path.decode("utf-8", "backslashreplace"))
+        if message is None:
+            return
+        if ctx.options.dockdrift_enforce_dry_run:
+            flow.metadata["dockdrift_would_deny"] = message
+            return
+        flow.metadata["dockdrift_denied"] = message
+        flow.request.stream = False  # mitmproxy cannot answer early while streaming upstream
+        if allowlist.body_too_large(_header(flow.request.headers, b"content-length"),
+                                    _header(flow.request.headers, b"transfer-encoding")):
+            # mitmproxy reads a request's whole body before it can answer it here: a large
+            # or unknown-size upload (load, build, cp) is cut off instead, memory stays flat
+            flow.metadata["dockdrift_denied"] = f"{message} (connection closed: large body)"
+            flow.kill()
+            return
+        # A response set here is sent without connecting upstream: the daemon never sees it.
+        flow.response = http.Response.make(403, allowlist.error_body(message),
+                                           {"Content-Type": "application/json"})
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
         if self.writer is None:  # stored at `done` without a status: do not deliver it now
             flow.kill()
             return
+        if "dockdrift_denied" in flow.metadata:
+            return  # our own 403, already in memory
         path = flow.request.path
         flow.response.stream = response_stream(
             flow.response.status_code,
@@ -222,6 +331,9 @@ class DockerRecorder:
             self.writer.close()
             self.writer = None
         self.tracker.close()
+        if self._sighup is not None and not self._sighup.is_closed():
+            self._sighup.remove_signal_handler(signal.SIGHUP)
+        self._sighup = None
         if self._log_filter is not None:
             _SCRIPT_LOG.removeFilter(self._log_filter)
             self._log_filter = None
@@ -244,6 +356,12 @@ class DockerRecorder:
             self.tracker.upstream_failed()
         kind, version = self.tracker.kind_and_version(server)
         peer = flow.client_conn.peername
+        denied, would = flow.metadata.get("dockdrift_denied"), flow.metadata.get(
+            "dockdrift_would_deny")
+        if denied is not None and status is None:  # cut off: say so, not "killed"
+            error = denied
+        if would is not None:  # the server answered: its status stays a server code
+            error = allowlist.dry_run_error(would, error)
         self.writer.submit(build_row(
             method=method, raw_target=data.path, started=data.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
@@ -252,9 +370,11 @@ class DockerRecorder:
             response_bytes=out.n if out else None,
             user_agent=_header(req.headers, b"user-agent"),
             server=server or self.tracker.identity, target=kind,
-            client=peer[0] if peer else None, body_head=head, target_version=version,
+            client=peer[0] if peer else None,
+            body_head=allowlist.error_body(denied) if denied else head, target_version=version,
             probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name, **(outcome_fields(out) if out is not None else {}),
+            recorder=self.recorder_name, denied=denied is not None,
+            **(outcome_fields(out) if out is not None else {}),
         ))
         self.recorded += 1
 

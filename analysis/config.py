@@ -3,13 +3,16 @@
     [drift]                      # in pyproject.toml: [tool.dockdrift.drift]
     alpha = 0.01                 # family-wise false-alarm level of one run
     min_count = 5                # occurrences before a code is new / vanished
-    min_total = 30               # requests per window before a route's shares are tested
+    min_total = 30               # answered requests a window needs to decide (else exit 3)
+                                 # and a route needs per window for its shares to be tested
     min_expected = 5             # G-test cell expectation; rarer codes are merged
     min_effect = 0.1             # total variation distance floor for share_shift
     correction = "holm"          # holm | bh | bonferroni | none
     against = "seed"             # seed | spec | spec:1.41 | own | podman (newly_undocumented)
     baseline = "8d..1d"          # default windows
     current = "1d..now"
+    max_gap = "1h"               # a recording_gap finding when the current window has a
+                                 # stretch with no exchanges longer than this (default: off)
     ignore_routes = ["/events", "/containers/{name:.*}/logs"]   # globs allowed
 
     [[drift.suppress]]           # codes known to vary (no codes: the whole route)
@@ -34,7 +37,7 @@ CONFIG_FILE = "dockdrift.toml"
 _NUMBERS: dict[str, tuple[type, float, float]] = {  # key -> (type, min, max)
     "alpha": (float, 1e-12, 0.5), "min_count": (int, 1, 1e9), "min_total": (int, 1, 1e12),
     "min_expected": (float, 0.0, 1e6), "min_effect": (float, 0.0, 1.0)}
-_STRINGS = {"correction", "against", "baseline", "current"}
+_STRINGS = {"correction", "against", "baseline", "current", "max_gap"}
 _SUPPRESS_KEYS = {"route", "codes", "target", "method"}
 
 
@@ -107,6 +110,8 @@ def parse_section(section: dict[str, Any], where: str) -> DriftConfig:
         options[key] = section[key]
     if "correction" in options:
         values["correction"] = check_correction(options.pop("correction"), where)
+    if "max_gap" in options:
+        check_duration(options["max_gap"], f"{where}: [drift] max_gap")
     routes = section.get("ignore_routes", [])
     if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
         raise UsageError(f"{where}: [drift] ignore_routes must be a list of route strings")
@@ -123,6 +128,19 @@ def check_number(key: str, value: Any, kind: type, lo: float, hi: float, where: 
         what = "an integer" if kind is int else "a number"
         raise UsageError(f"{where}: {key} must be {what} in [{lo:g}, {hi:g}], got {value!r}")
     return kind(value)
+
+
+def check_duration(value: str, where: str) -> float:
+    """A positive duration such as 1h, 90m, 1d6h -> seconds (max_gap)."""
+    from analysis.timeparse import parse_duration
+
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    if seconds <= 0:
+        raise UsageError(f"{where}: must be longer than zero, got {value!r}")
+    return seconds
 
 
 def check_correction(value: str, where: str) -> str:

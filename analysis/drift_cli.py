@@ -8,14 +8,19 @@
 
 Windows are START..END (relative like 7d, 12h, or ISO; an empty side is open). Thresholds come
 from dockdrift.toml or [tool.dockdrift] in pyproject.toml ([drift] section), then the flags.
-Exit codes: 0 no findings, 1 findings, 2 usage or input error.
+--max-gap 1h adds `recording_gap` findings: a stretch of the current window with no exchanges
+(the recorder stopped, or nobody routes through it any more).
+Exit codes: 0 no findings, 1 findings, 2 usage or input error, 3 not enough data to decide (a
+window with fewer than min_total answered exchanges: empty store, filter or window; findings
+win over it: 1); --allow-empty turns 3 into 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
     from analysis.drift import DriftParams
     from analysis.drift_store import Window
+    from analysis.load import Filter
 
 FORMATS = ["text", "markdown", "html", "json"]
 _OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
@@ -46,11 +52,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--since-last-run", action="store_true",
                    help="baseline = the last saved run's current window, current = its end..now")
     w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
+    w.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder, in both windows (repeatable)")
+    w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
+                   help="the baseline is what these recorders saw (compare recorders: the "
+                        "windows may then be the same time range, default 1d..now)")
+    w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
+                   help="the current window is what these recorders saw")
+    w.add_argument("--by", choices=["recorder"],
+                   help="one drift run per recorder, its baseline against its current window")
+    f = p.add_argument_group("which exchanges (both windows)")
+    f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
+    f.add_argument("--method", help="only this HTTP method")
+    f.add_argument("--route", help="a route template, or a substring of one")
+    d = p.add_argument_group("missing data")
+    d.add_argument("--max-gap", metavar="DURATION",
+                   help="report a recording_gap when the current window has no exchanges for "
+                        "longer than this (e.g. 1h; config max_gap; default: off)")
+    d.add_argument("--allow-empty", action="store_true",
+                   help="exit 0, not 3, when a window has too little data to decide")
     t = p.add_argument_group("thresholds (override the config file)")
     t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
     t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
     t.add_argument("--min-count", type=int, help="occurrences for a new/vanished code (5)")
-    t.add_argument("--min-total", type=int, help="requests per window to test shares (30)")
+    t.add_argument("--min-total", type=int,
+                   help="answered requests a window needs to decide (else exit 3) and a route "
+                        "needs per window for its shares to be tested (30)")
     t.add_argument("--min-expected", type=float, help="G-test cell expectation (5)")
     t.add_argument("--min-effect", type=float, help="share-shift distance floor, 0..1 (0.1)")
     t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
@@ -118,16 +145,34 @@ def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: E
         if end >= now:
             raise UsageError(f"the last saved run's current window ends at "
                              f"{end:%Y-%m-%d %H:%M:%S}, not before now: nothing new to compare")
-        return (Window(args.db, prev.current_start, end), Window(args.db, end, now))
-    two = bool(args.baseline_db)
-    b_text = args.baseline or options.get("baseline") or (".." if two else "8d..1d")
-    c_text = args.current or options.get("current") or (".." if two else "1d..now")
+        return (Window(args.db, prev.current_start, end, _recorders(args, "baseline")),
+                Window(args.db, end, now, _recorders(args, "current")))
+    by_recorder = _recorders(args, "baseline") != _recorders(args, "current")
+    two = bool(args.baseline_db) or by_recorder
+    c_text = args.current or options.get("current") or (
+        "1d..now" if by_recorder else ".." if two else "1d..now")
+    b_text = args.baseline or (c_text if by_recorder else None) or options.get("baseline") or (
+        ".." if two else "8d..1d")
     b_start, b_end = parse_window(b_text, now)
     c_start, c_end = parse_window(c_text, now)
     if not two and (b_end is None or c_start is None or b_end > c_start):
         raise UsageError(f"on one database the baseline ({b_text}) must end before the current "
                          f"window ({c_text}) starts; or compare two captures with --baseline-db")
-    return Window(args.baseline_db or args.db, b_start, b_end), Window(args.db, c_start, c_end)
+    return (Window(args.baseline_db or args.db, b_start, b_end, _recorders(args, "baseline")),
+            Window(args.db, c_start, c_end, _recorders(args, "current")))
+
+
+def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
+    """The recorders of one window: --baseline-recorder / --current-recorder, else --recorder."""
+    own = getattr(args, f"{side}_recorder", None) or []
+    return tuple(own or getattr(args, "recorder", None) or ())
+
+
+def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
+    from analysis.config import check_duration
+
+    text = args.max_gap or options.get("max_gap")
+    return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
 
 
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
@@ -135,35 +180,75 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     from analysis.compare import AgainstError
     from analysis.config import load_config
     from analysis.drift import documented_sets, find_drift, route_counts
-    from analysis.report_cli import documented_frame
     from analysis.drift_render import records
-    from analysis.drift_store import window_aggregates, window_info
-    from analysis.report_cli import background
+    from analysis.drift_store import window_aggregates, window_filter, window_info
+    from analysis.load import Filter
+    from analysis.report_cli import background, documented_frame
+    from dockdrift.version import version_info
 
     cfg = load_config(args.config)
     params = resolve_params(args, cfg.params)
+    max_gap = _max_gap(args, cfg.options)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
+    base = Filter(target=args.target, method=args.method, route=args.route)  # + recorders
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
-    # The two windows at once (SQLite releases the GIL; WAL readers do not block each other).
-    b_counts = background(window_aggregates, b_engine, baseline)
-    c_obs, c_failed = window_aggregates(engine, current)
+    # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
+    # block each other.
+    b_counts = background(window_aggregates, b_engine, baseline, base)
+    gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
+    c_obs, c_failed = window_aggregates(engine, current, base)
     b_obs, b_failed = b_counts()
+    from analysis.load import Filter, reads_rollups
+
+    for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
+        if reads_rollups(e, Filter(since=w.start, until=w.end)):
+            print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
+                  " its counts come from the daily rollups (whole days)", file=sys.stderr)
     against = args.against or cfg.options.get("against", "seed")
     try:
         doc = documented_sets(c_obs, documented_frame(engine), against)
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
+    b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
     from analysis.outcomes.drift import window_candidates
 
-    extra = window_candidates(b_engine, baseline, engine, current, params)
-    findings = find_drift(route_counts(b_obs), route_counts(c_obs), params, doc, extra)
-    result = {"findings": records(findings),
-              "baseline": window_info(b_engine, baseline, b_obs, b_failed),
-              "current": window_info(engine, current, c_obs, c_failed)}
-    meta = {"params": params.to_dict() | {"against": against, "config": cfg.source},
+    extra = window_candidates(b_engine, baseline, engine, current, params, base)
+    findings = find_drift(b_routes, c_routes, params, doc, extra)
+    result = {"findings": records(findings) + gaps(),
+              "baseline": window_info(b_engine, baseline, b_obs, b_failed, base),
+              "current": window_info(engine, current, c_obs, c_failed, base)}
+    result |= _sufficiency(result, (b_engine, engine), (baseline, current), base, params,
+                           (b_routes, c_routes)) | {"dockdrift": version_info()}
+    meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
+                                          "max_gap": args.max_gap or cfg.options.get("max_gap")},
             "baseline": baseline, "current": current}
     return result, engine, b_engine, meta
+
+
+def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
+                  now: datetime) -> list[dict]:
+    from analysis.gaps import gap_finding, recording_gaps
+
+    if max_gap is None:
+        return []
+    return [gap_finding(a, b, max_gap, flt, flt.until, now)
+            for a, b in recording_gaps(engine, flt, max_gap, now)]
+
+
+def _sufficiency(result: dict, engines: tuple, windows: tuple, base: Filter,
+                 params: DriftParams, routes: tuple) -> dict[str, list]:
+    """`insufficient`: windows that cannot decide (exit 3); `untested_routes`: routes too thin
+    in a window for a share test."""
+    from analysis.drift_store import window_filter
+    from analysis.sufficiency import untested_routes, window_shortfall
+
+    short = [window_shortfall(e, name, w.db, window_filter(w, base), result[name],
+                              params.min_total)
+             for name, e, w in zip(("baseline", "current"), engines, windows, strict=True)]
+    unique = {s.reason: s.to_dict() for s in short if s is not None}  # store: said once
+    return {"insufficient": list(unique.values()),
+            "untested_routes": untested_routes(*routes, params.min_total)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,14 +262,44 @@ def run(args: argparse.Namespace) -> int:
     from analysis import drift_render
     from analysis.drift_store import save_run
 
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import drift_sections
+
+        text, code = drift_sections(args, now)
+        write_output(text, args.output)
+        return code
     result, engine, b_engine, meta = compute(args, now)
-    if args.save:
+    short = result["insufficient"]
+    current_short = any(s["scope"] in ("current", "store", "filter") for s in short)
+    if args.save and (args.allow_empty or not current_short):
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),
                  result["findings"], meta["params"], now)
     text = drift_render.render(result, args.format, meta, engine, b_engine,
                                use_color=args.output is None and drift_render.wants_color())
     write_output(text, args.output)
-    return 1 if result["findings"] else 0
+    return exit_code(result, args, saved_skipped=args.save and current_short)
+
+
+def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = False) -> int:
+    """1 findings, else 3 when a window cannot decide (unless --allow-empty), else 0.
+
+    Findings win over too little data: each is a decision the data there was supports (the
+    tests are exact at any size); the shortfall is printed with them either way.
+    """
+    import sys
+
+    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+
+    for s in result["insufficient"]:
+        print(f"dockdrift drift: not enough data: {s['reason']}", file=sys.stderr)
+    if saved_skipped and not args.allow_empty:
+        print("dockdrift drift: run not saved (its current window cannot serve as the next "
+              "baseline); --since-last-run starts from the last saved run again", file=sys.stderr)
+    if result["findings"]:
+        return 1
+    if result["insufficient"] and not args.allow_empty:
+        return EXIT_NOT_ENOUGH_DATA
+    return 0
 
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:

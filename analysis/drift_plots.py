@@ -67,7 +67,8 @@ def route_timelines(keys: list[tuple[str, str, str]], meta: dict, engine: Engine
     parts: list[tuple[Engine, Window, str]] = [(b_engine, base, "baseline"),
                                                 (engine, cur, "current")]
     if b_engine is engine:  # one database: one continuous timeline across both windows
-        parts = [(engine, Window(cur.db, base.start, cur.end), "both")]
+        same = cur.recorders if cur.recorders == base.recorders else ()  # else: everyone's
+        parts = [(engine, Window(cur.db, base.start, cur.end, same), "both")]
     frames, shades = [], []
     try:
         for eng, w, label in parts:
@@ -75,7 +76,8 @@ def route_timelines(keys: list[tuple[str, str, str]], meta: dict, engine: Engine
             if bounds is None:
                 continue
             size = choose_bucket((bounds[1] - bounds[0]).total_seconds())
-            frames.append((label, timeline(eng, keys, bounds[0], bounds[1], size)))
+            frames.append((label, timeline(eng, keys, bounds[0], bounds[1], size,
+                                            w.recorders)))
     except NotImplementedError as exc:
         return {}, str(exc)
     if b_engine is engine:

@@ -17,8 +17,8 @@ __all__ = ["records", "render", "render_history", "wants_color"]
 HEADERS = ["kind", "target", "method", "route", "code", "baseline", "current", "effect",
            "p (adj.)"]
 KIND_COLOR = {"new_code": "yellow", "vanished_code": "cyan", "share_shift": "magenta",
-              "newly_undocumented": "bold-red", "stream_error_shift": "bold-red",
-              "exit_code_shift": "red"}
+              "newly_undocumented": "bold-red", "recording_gap": "bold-red",
+              "stream_error_shift": "bold-red", "exit_code_shift": "red"}
 
 
 def _plain(v: Any) -> Any:
@@ -40,9 +40,27 @@ def _share(count: int | None, n: int | None) -> str:
     return f"{count}/{n} ({(count or 0) / n:.0%})"
 
 
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 1440)
+    parts = [f"{days}d"] * bool(days) + [f"{rest // 60}h"] * bool(rest // 60)
+    return " ".join(parts + [f"{rest % 60}m"] * bool(rest % 60 or not parts))
+
+
+def _gap_row(f: dict) -> list[str]:
+    """A recording_gap in the findings table: the silent stretch and how long it lasted."""
+    what = "no exchanges" + (" (recorder stopped?)" if f.get("until_end") else "")
+    return ["recording_gap", f["target"] or "*", f["method"] or "*", f["route"] or what,
+            "-", f"{f['gap_start']} ..", f"{f['gap_end']}", _duration(f["gap_seconds"]),
+            f"> {_duration(f['max_gap_seconds'])}"]
+
+
 def _rows(findings: list[dict]) -> list[list[str]]:
     out = []
     for f in findings:
+        if f["kind"] == "recording_gap":
+            out.append(_gap_row(f))
+            continue
         stat = f"G={f['statistic']:.1f}, " if f.get("statistic") is not None else ""
         out.append([f["kind"], f["target"], f["method"], f["route"], str(f["code"]),
                     _share(f["baseline_count"], f["baseline_n"]),
@@ -59,7 +77,28 @@ def _window(name: str, w: dict) -> str:
 
 def _verdict(result: dict) -> str:
     n = len(result["findings"])
-    return "no drift" if n == 0 else f"{n} finding{'s' * (n != 1)}"
+    short = result.get("insufficient") or []
+    found = f"{n} finding{'s' * (n != 1)}"
+    if short:
+        return (found + "; " if n else "") + "not enough data to decide: " + "; ".join(
+            s["reason"] for s in short)
+    return "no drift" if n == 0 else found
+
+
+def _untested(result: dict) -> str | None:
+    """One line on the routes too thin for a share test (their new/vanished codes were tested)."""
+    thin = result.get("untested_routes") or []
+    if not thin:
+        return None
+    names = ", ".join(f"{r['method']} {r['route']} ({r['baseline_n']}/{r['current_n']})"
+                      for r in thin[:5])
+    more = f" and {len(thin) - 5} more" if len(thin) > 5 else ""
+    return (f"{len(thin)} route(s) with fewer than min_total answered requests in a window "
+            f"(baseline/current), shares not tested: {names}{more}")
+
+
+def _bad(result: dict) -> bool:
+    return bool(result["findings"] or result.get("insufficient"))
 
 
 def to_text(result: dict, use_color: bool = False) -> str:
@@ -69,8 +108,10 @@ def to_text(result: dict, use_color: bool = False) -> str:
         row[0] = color(row[0], KIND_COLOR.get(row[0]), use_color)
     if rows:
         lines += [text_table(HEADERS, rows), ""]
+    if (note := _untested(result)) is not None:
+        lines += [color(note, "dim", use_color), ""]
     verdict = _verdict(result)
-    lines.append(color(verdict, "bold-red" if rows else "bold-green", use_color))
+    lines.append(color(verdict, "bold-red" if _bad(result) else "bold-green", use_color))
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +120,8 @@ def to_markdown(result: dict) -> str:
              f"- {_window('current', result['current'])}", ""]
     if result["findings"]:
         parts += [md_table(HEADERS, _rows(result["findings"])), ""]
+    if (note := _untested(result)) is not None:
+        parts += [f"_{note}_", ""]
     parts.append(f"**{_verdict(result)}**")
     return "\n".join(parts) + "\n"
 
@@ -88,11 +131,19 @@ def to_html(result: dict, meta: dict, engine: Engine, b_engine: Engine) -> str:
 
     sections = [("Windows", "<p>" + "<br>".join(html.escape(_window(n, result[n]))
                                                   for n in ("baseline", "current")) + "</p>")]
-    if not result["findings"]:
+    if result.get("insufficient"):
+        sections.append(("Not enough data to decide", "<p>" + "<br>".join(
+            html.escape(s["reason"]) for s in result["insufficient"]) + "</p>"))
+    elif not result["findings"]:
         sections.append(("Findings", "<p><b>No drift</b>: nothing changed beyond sampling "
                                      "noise at these thresholds.</p>"))
+    gaps = [f for f in result["findings"] if f["kind"] == "recording_gap"]
+    if gaps:
+        sections.append(("Recording gaps", html_table(HEADERS, _rows(gaps))))
+    if (note := _untested(result)) is not None:
+        sections.append(("", f'<p class="small">{html.escape(note)}</p>'))
     keys = list(dict.fromkeys((f["target"], f["method"], f["route"])
-                              for f in result["findings"]))
+                              for f in result["findings"] if f["kind"] != "recording_gap"))
     figures, note = route_timelines(keys, meta, engine, b_engine)
     for key in keys:
         rows = _rows([f for f in result["findings"]
@@ -141,14 +192,17 @@ def _history_rows(runs: pd.DataFrame) -> list[list[str]]:
 
 def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
     """Saved runs as a table (text/markdown), JSON, or HTML with findings-over-time bars."""
+    from dockdrift.version import version_info
+
     rows = _history_rows(runs)
     if fmt == "json":
         return to_json({"runs": [
             {"id": int(r.id), "created_at": r.created_at.isoformat(timespec="seconds"),
              "baseline": [_iso(r.baseline_start), _iso(r.baseline_end)],
              "current": [_iso(r.current_start), _iso(r.current_end)],
-             "n_findings": int(r.n_findings), "findings": r.findings, "params": r.params}
-            for r in runs.itertuples(index=False)]})
+             "n_findings": int(r.n_findings), "findings": r.findings, "params": r.params,
+             "dockdrift_version": r.dockdrift_version}
+            for r in runs.itertuples(index=False)], "dockdrift": version_info()})
     if fmt == "markdown":
         return f"# dockdrift drift history ({db})\n\n" + md_table(HISTORY_HEADERS, rows) + "\n"
     if fmt == "html":

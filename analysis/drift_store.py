@@ -6,7 +6,7 @@ Everything is GROUP BY in the database; only one row per (route, code[, bucket])
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -21,6 +21,7 @@ from db.models import DriftRun, Exchange
 BUCKETS = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
            7 * 86400, 30 * 86400]
 MAX_BUCKETS = 60
+EVERYTHING = Filter()  # no filter but the window's time range
 
 
 @dataclass(frozen=True)
@@ -30,30 +31,40 @@ class Window:
     db: str
     start: datetime | None
     end: datetime | None
+    recorders: tuple[str, ...] = ()  # only these recorders' exchanges; () = all
+
+    def filter(self) -> Filter:
+        return Filter(since=self.start, until=self.end, recorders=self.recorders)
 
 
-def window_aggregates(engine: Engine, w: Window) -> tuple[pd.DataFrame, int]:
+def window_filter(w: Window, base: Filter = EVERYTHING) -> Filter:
+    """The window's time range (and recorders) on top of `base` (target, method, route)."""
+    return replace(base, since=w.start, until=w.end, recorders=w.recorders or base.recorders)
+
+
+def window_aggregates(engine: Engine, w: Window,
+                      base: Filter = EVERYTHING) -> tuple[pd.DataFrame, int]:
     """Answered exchanges per (target, method, route, handler, api_version, status_code)
     and the window's proxy-side failures, from one scan of its rows."""
-    return observed_and_failed(engine, Filter(since=w.start, until=w.end))
+    return observed_and_failed(engine, window_filter(w, base))
 
 
 def window_info(engine: Engine, w: Window, observed: pd.DataFrame | None = None,
-                failures: int | None = None) -> dict[str, object]:
+                failures: int | None = None, base: Filter = EVERYTHING) -> dict[str, object]:
     """The JSON description of a window: bounds, first/last exchange, counts.
 
     Pass the window's `window_aggregates` when you have them: the counts are then free and
     first/last cost two index lookups.
     """
-    flt = Filter(since=w.start, until=w.end)
+    flt = window_filter(w, base)
     if observed is None or failures is None:
-        observed, failures = window_aggregates(engine, w)
+        observed, failures = window_aggregates(engine, w, base)
     answered = int(observed["count"].sum())
     first, last = time_bounds(engine, flt) if answered + failures else (None, None)
     iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"db": w.db, "start": iso(w.start), "end": iso(w.end), "first": iso(first),
             "last": iso(last), "n_exchanges": answered + failures, "n_answered": answered,
-            "n_proxy_failures": failures}
+            "n_proxy_failures": failures, "recorders": list(w.recorders)}
 
 
 def choose_bucket(span_seconds: float) -> int:
@@ -86,8 +97,9 @@ def _route_condition(keys: list[tuple[str, str, str]]):  # noqa: ANN202
 
 
 def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, end: datetime,
-             size: int) -> pd.DataFrame:
-    """Answered exchanges per (time bucket, target, method, route, status_code) for some routes.
+             size: int, recorders: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Answered exchanges per (time bucket, target, method, route, status_code) for some routes
+    (of these recorders when given, as `drift --recorder` compared them).
 
     `bucket` is the bucket's start time (start + k * size seconds).
     """
@@ -98,7 +110,8 @@ def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, 
     stmt = (select(b, Exchange.target, Exchange.method, Exchange.route, Exchange.status_code,
                    func.count())
             .where(Exchange.started_at >= start, Exchange.started_at < end,
-                   Exchange.status_code.is_not(None), _route_condition(keys))
+                   Exchange.status_code.is_not(None), _route_condition(keys),
+                   *Filter(recorders=recorders).where())
             .group_by(b, Exchange.target, Exchange.method, Exchange.route, Exchange.status_code))
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(stmt).all(), columns=cols)
@@ -110,8 +123,11 @@ def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, 
 
 def save_run(engine: Engine, baseline: Window, current: Window, findings: list[dict],
              params: dict[str, object], created_at: datetime) -> int:
-    """Store one run in drift_runs; returns its id."""
-    row = {"created_at": created_at, "baseline_start": baseline.start,
+    """Store one run in drift_runs (with the dockdrift version that made it); returns its id."""
+    from dockdrift.version import package_version
+
+    row = {"created_at": created_at, "dockdrift_version": package_version(),
+           "baseline_start": baseline.start,
            "baseline_end": baseline.end, "current_start": current.start,
            "current_end": current.end, "n_findings": len(findings),
            "findings_json": json.dumps(findings, default=str), "params_json": json.dumps(params)}
@@ -127,7 +143,7 @@ def last_run(engine: Engine) -> DriftRun | None:
 
 
 RUN_COLUMNS = ["id", "created_at", "baseline_start", "baseline_end", "current_start",
-               "current_end", "n_findings", "findings", "params"]
+               "current_end", "n_findings", "findings", "params", "dockdrift_version"]
 
 
 def runs(engine: Engine, since: datetime | None = None) -> pd.DataFrame:
@@ -138,5 +154,6 @@ def runs(engine: Engine, since: datetime | None = None) -> pd.DataFrame:
     with Session(engine) as s:
         rows = [(r.id, r.created_at, r.baseline_start, r.baseline_end, r.current_start,
                  r.current_end, r.n_findings, json.loads(r.findings_json),
-                 json.loads(r.params_json or "{}")) for r in s.scalars(stmt)]
+                 json.loads(r.params_json or "{}"), r.dockdrift_version)
+                for r in s.scalars(stmt)]
     return pd.DataFrame(rows, columns=RUN_COLUMNS)

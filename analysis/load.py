@@ -4,12 +4,12 @@ so memory follows the number of distinct groups, not the number of exchanges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, text, true
 
-from db.models import DocumentedCode, Exchange
+from db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,23 +26,53 @@ class Filter:
     target: str | None = None
     method: str | None = None
     route: str | None = None  # exact template, or a substring when it contains no '{'
+    recorders: tuple[str, ...] = ()  # any of these recorders; () = all
 
-    def where(self) -> list:
+    def where(self, model: type = Exchange) -> list:
+        """The conditions on `exchanges` (or on `exchange_rollups`, whose days overlap the
+        window: a window read from rollups is widened to whole days)."""
         conds = []
-        if self.since is not None:
-            conds.append(Exchange.started_at >= self.since)
-        if self.until is not None:
-            conds.append(Exchange.started_at < self.until)
+        if model is Rollup:
+            if self.since is not None:
+                conds.append(Rollup.day > self.since - timedelta(days=1))
+            if self.until is not None:
+                conds.append(Rollup.day < self.until)
+        else:
+            if self.since is not None:
+                conds.append(Exchange.started_at >= self.since)
+            if self.until is not None:
+                conds.append(Exchange.started_at < self.until)
         if self.target:
-            conds.append(Exchange.target == self.target)
+            conds.append(model.target == self.target)
         if self.method:
-            conds.append(Exchange.method == self.method.upper())
+            conds.append(model.method == self.method.upper())
         if self.route:
             if "{" in self.route:
-                conds.append(Exchange.route == self.route)
+                conds.append(model.route == self.route)
             else:
-                conds.append(Exchange.route.contains(self.route, autoescape=True))
+                conds.append(model.route.contains(self.route, autoescape=True))
+        if self.recorders:
+            conds.append(model.recorder.in_(self.recorders))
         return conds
+
+
+def reads_rollups(engine: Engine, flt: Filter) -> bool:
+    """True when the filter's window lies wholly in pruned history (`dockdrift prune`): the
+    counts then come from the daily rollups, transparently; callers say so."""
+    if flt.until is None:
+        return False
+    from db.rollup import pruned_until
+
+    try:
+        end = pruned_until(engine)
+    except Exception:  # noqa: BLE001 - a store of an older schema has no rollups
+        return False
+    if end is None or (flt.since is not None and flt.since >= end):
+        return False
+    with engine.connect() as conn:  # the first raw row: one lookup on the time index
+        first = _dt(conn.scalar(select(Exchange.started_at).order_by(Exchange.started_at)
+                                .limit(1)))
+    return first is None or flt.until <= first
 
 
 def _frame(engine: Engine, stmt: Select, columns: list[str]) -> pd.DataFrame:
@@ -60,13 +90,13 @@ def observed_counts(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
 
     Only exchanges the server answered (status_code not NULL); unknown routes have route NULL.
     """
-    return _grouped(engine, flt, Exchange.status_code.is_not(None))
+    return _grouped(engine, flt, answered_only=True)
 
 
 def observed_and_failed(engine: Engine, flt: Filter = Filter()) -> tuple[pd.DataFrame, int]:
     """`observed_counts` and the number of proxy-side failures, from one scan of the rows
     (a window's failures counted apart would walk its range of the time index again)."""
-    df = _grouped(engine, flt, true())
+    df = _grouped(engine, flt, answered_only=False)
     failed = df["status_code"].isna()
     out = df[~failed].reset_index(drop=True)
     if failed.any():  # the NULL groups made the column float: back to integer codes
@@ -74,36 +104,98 @@ def observed_and_failed(engine: Engine, flt: Filter = Filter()) -> tuple[pd.Data
     return out, int(df.loc[failed, "count"].sum())
 
 
-def _grouped(engine: Engine, flt: Filter, cond: ColumnElement[bool]) -> pd.DataFrame:
+def _grouped(engine: Engine, flt: Filter, *, answered_only: bool) -> pd.DataFrame:
+    if reads_rollups(engine, flt):
+        rcols = [Rollup.target, Rollup.method, Rollup.route, Rollup.handler, Rollup.api_version,
+                 Rollup.status_code]
+        rcond = Rollup.status_code.is_not(None) if answered_only else true()
+        not_denied = or_(Rollup.outcome.is_(None), Rollup.outcome != "denied")  # db.rollup
+        stmt = (select(*rcols, func.sum(Rollup.count).label("count"))
+                .where(and_(rcond, not_denied, *flt.where(Rollup))).group_by(*rcols))
+        df = _frame(engine, stmt, OBSERVED_COLUMNS)
+        df["count"] = df["count"].astype("int64")
+        return df
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.handler,
             Exchange.api_version, Exchange.status_code]
+    cond: ColumnElement[bool] = Exchange.status_code.is_not(None) if answered_only else true()
     stmt = (select(*cols, func.count().label("count"))
             .where(and_(cond, *flt.where()))
             .group_by(*cols))
     df = _frame(engine, stmt, OBSERVED_COLUMNS)
     df["count"] = df["count"].astype("int64")
-    return df
+    return _without_denied(engine, df, cols, and_(cond, *flt.where()))
+
+
+def _allowlist_rows() -> ColumnElement[bool]:
+    """Rows an allowlist refused or would have refused: ix_exchanges_denied's WHERE."""
+    return text(DENIED_OR_DRY_RUN)  # type: ignore[return-value]
+
+
+def _without_denied(engine: Engine, df: pd.DataFrame, cols: list, where: ColumnElement[bool]
+                    ) -> pd.DataFrame:
+    """Take the rows an allowlist refused (their 403 is dockdrift's, not the server's) out of
+    the groups. Counted apart through the small partial index, so the main GROUP BY keeps
+    reading its covering index."""
+    stmt = (select(*cols, func.count().label("count"))
+            .where(and_(_allowlist_rows(), Exchange.denied == True, where))  # noqa: E712
+            .group_by(*cols))
+    denied = _frame(engine, stmt, OBSERVED_COLUMNS)
+    if denied.empty:
+        return df
+    keys = OBSERVED_COLUMNS[:-1]
+    out = df.merge(denied, on=keys, how="left", suffixes=("", "_denied"))
+    out["count"] = out["count"] - out.pop("count_denied").fillna(0).astype("int64")
+    return out[out["count"] > 0].reset_index(drop=True)
 
 
 def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
     """Exchanges that failed on the proxy's side (no server status), per route and error."""
+    if reads_rollups(engine, flt):  # rollups keep the count, not the error text
+        rcols = [Rollup.target, Rollup.method, Rollup.route]
+        stmt = (select(*rcols, func.sum(Rollup.count))
+                .where(and_(Rollup.status_code.is_(None), *flt.where(Rollup)))
+                .group_by(*rcols))
+        df = _frame(engine, stmt, ["target", "method", "route", "count"])
+        df.insert(3, "error", "(error text not kept in rollups)")
+        return df
     cols = [Exchange.target, Exchange.method, Exchange.route, Exchange.error]
     stmt = (select(*cols, func.count().label("count"))
-            .where(and_(Exchange.status_code.is_(None), *flt.where()))
+            .where(and_(Exchange.status_code.is_(None), Exchange.denied.is_not(True),
+                        *flt.where()))
             .group_by(*cols))
     return _frame(engine, stmt, ["target", "method", "route", "error", "count"])
 
 
 def unknown_routes(engine: Engine, flt: Filter = Filter(), examples: int = 3) -> pd.DataFrame:
     """Requests no table knows, per (target, method, status), with a few example raw paths."""
+    if reads_rollups(engine, flt):  # rollups keep the count, not the paths
+        rcols = [Rollup.target, Rollup.method, Rollup.status_code]
+        stmt = (select(*rcols, func.sum(Rollup.count))
+                .where(and_(Rollup.route.is_(None), *flt.where(Rollup))).group_by(*rcols))
+        df = _frame(engine, stmt, ["target", "method", "status_code", "count"])
+        df["examples"] = [[] for _ in range(len(df))]
+        return df
     cols = [Exchange.target, Exchange.method, Exchange.status_code]
     stmt = (select(*cols, func.count().label("count"), func.min(Exchange.path),
                    func.max(Exchange.path))
-            .where(and_(Exchange.route.is_(None), *flt.where()))
+            .where(and_(Exchange.route.is_(None), Exchange.denied.is_not(True), *flt.where()))
             .group_by(*cols))
     df = _frame(engine, stmt, ["target", "method", "status_code", "count", "first", "last"])
     df["examples"] = [sorted({a, b})[:examples] for a, b in zip(df.pop("first"), df.pop("last"), strict=True)]
     return df
+
+
+def denied_requests(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
+    """Who asked for what an allowlist refused (`dry_run`: would have refused), how often."""
+    dry = Exchange.denied.is_not(True)
+    cols = [Exchange.user_agent, Exchange.client, Exchange.method, Exchange.route, dry]
+    stmt = (select(*cols, func.count(), func.max(Exchange.started_at))
+            .where(and_(_allowlist_rows(), *flt.where())).group_by(*cols))
+    df = _frame(engine, stmt, ["user_agent", "client", "method", "route", "dry_run", "count",
+                               "last"])
+    df["dry_run"] = df["dry_run"].astype(bool)
+    return df.sort_values(["count", "method", "route", "dry_run"],
+                          ascending=[False, True, True, True], ignore_index=True)
 
 
 def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None, int]:
@@ -122,6 +214,12 @@ def time_span(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, 
 def time_bounds(engine: Engine, flt: Filter = Filter()) -> tuple[datetime | None, datetime | None]:
     """(first, last) started_at of the selected exchanges: two ORDER BY ... LIMIT 1 queries that
     read one end of ix_exchanges_time_groups each (min and max in one query scan everything)."""
+    if reads_rollups(engine, flt):
+        stmt = select(func.min(Rollup.day), func.max(Rollup.day)).where(and_(*flt.where(Rollup)))
+        with engine.connect() as conn:
+            lo, hi = conn.execute(stmt).one()
+        lo, hi = _dt(lo), _dt(hi)
+        return lo, (hi + timedelta(days=1) - timedelta(microseconds=1) if hi else None)
     base = select(Exchange.started_at).where(and_(true(), *flt.where())).limit(1)
     with engine.connect() as conn:
         first = conn.execute(base.order_by(Exchange.started_at)).scalar()

@@ -108,6 +108,7 @@ font:12px ui-monospace,monospace;color:#fff} .badge.documented{background:#2b8a3
 .badge.observed{background:#1c7ed6} .badge.muted{background:#868e96}
 .verdict{font-size:16px;font-weight:600;padding:8px 14px;border-radius:6px;color:#fff;margin:8px 0}
 .verdict.undocumented{background:#d6336c} .verdict.documented{background:#2b8a3e}
+footer{margin-top:32px;border-top:1px solid #dee2e6;padding-top:6px}
 .legend{background:#f8f9fa;border-radius:6px;padding:8px 14px} .small{font-size:12px;color:#495057}
 """
 
@@ -123,8 +124,16 @@ def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "
         if heading:
             parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(body)
+    parts.append(f'<footer class="small meta">{html.escape(_made_by())}</footer>')
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _made_by() -> str:
+    """The footer of every HTML page: which dockdrift (and schema, mitmproxy) made it."""
+    from dockdrift.version import version_line
+
+    return f"made by {version_line()}"
 
 
 def figure_to_data_uri(fig: Any, dpi: int = 110) -> str:

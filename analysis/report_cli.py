@@ -6,12 +6,15 @@
   dockdrift report --db capture.sqlite --against own     # each implementation's own documentation
 
 Exit codes: 0 every observed code is documented, 1 undocumented codes were observed,
-2 usage or input error (missing or corrupt database, unknown table version, bad time).
+2 usage or input error (missing or corrupt database, unknown table version, bad time),
+3 not enough data to decide: fewer than --min-total (default 1) answered exchanges matched
+(an empty store, time range or filter; undocumented codes win: 1); --allow-empty: 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -44,6 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "each implementation's own (engine: spec, swarm: the Swarm column, "
                         "podman: Podman's table, unknown: as seed); podman[:4.3.1]: Podman's")
     add_output_arguments(p)
+    p.add_argument("--min-total", type=int, default=1, metavar="N",
+                   help="answered exchanges needed to decide (default 1); fewer: exit 3")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="exit 0, not 3, when fewer than --min-total exchanges matched")
 
 
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,6 +60,10 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
                    help="only this upstream kind")
     p.add_argument("--method", help="only this HTTP method")
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
+    p.add_argument("--recorder", action="append", default=[], metavar="NAME",
+                   help="only exchanges seen by this recorder (repeat for several)")
+    p.add_argument("--by", choices=["recorder"],
+                   help="one section per recorder (text, markdown, json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -80,7 +91,7 @@ def make_filter(args: argparse.Namespace) -> Filter:
         raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                          f"({until:%Y-%m-%d %H:%M})")
     return Filter(since=since, until=until, target=args.target, method=args.method,
-                  route=args.route)
+                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()))
 
 
 def documented_frame(engine: Engine) -> pd.DataFrame:
@@ -123,13 +134,28 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     # are two index lookups (load.time_span would walk every row again).
     n = int(observed["count"].sum()) + int(failures["count"].sum())
     first, last = load.time_bounds(engine, flt) if n else (None, None)
+    denied = load.denied_requests(engine, flt)
     step("comparing")
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
-                 "target": flt.target, "method": flt.method, "route": flt.route}}
+                 "target": flt.target, "method": flt.method, "route": flt.route,
+                 "recorders": list(flt.recorders)},
+             "denied": denied_records(denied)}
     report = make_report(observed, documented, unknown, failures, against, extra)
     step("reading errors inside streams and exit statuses")
     return outcomes.attach(report, *outcomes.load(engine, flt))
+
+
+def denied_records(df: pd.DataFrame) -> list[dict]:
+    """The report's `denied` section: refused (or, dry_run, would be) by an allowlist; their
+    403s are dockdrift's and never count as server codes."""
+    return [{"user_agent": r.user_agent, "client": r.client, "method": r.method,
+             "route": r.route, "dry_run": bool(r.dry_run), "count": int(r.count),
+             "last": _iso(load_dt(r.last))} for r in df.itertuples()]
+
+
+def load_dt(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -165,7 +191,18 @@ def run(args: argparse.Namespace) -> int:
     from db.engine import make_engine
 
     flt = make_filter(args)
+    if args.min_total < 1:
+        raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
+    if getattr(args, "by", None) == "recorder":
+        from analysis.by_recorder import report_sections
+
+        try:
+            text, code = report_sections(engine, flt, args.against, args.format)
+        finally:
+            engine.dispose()
+        write_output(text, args.output)
+        return code
     try:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
@@ -174,9 +211,14 @@ def run(args: argparse.Namespace) -> int:
         from analysis.compare import AgainstError
         from analysis.render import Progress, wants_color
 
+        if load.reads_rollups(engine, flt):
+            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
+                  "come from the daily rollups, whole days, without error texts or example "
+                  "paths", file=sys.stderr)
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)
+                report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
                 progress.update(f"rendering {args.format}")
                 if args.format == "text":
                     text = report_render.to_text(report, args.output is None and wants_color())
@@ -190,4 +232,29 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     write_output(text, args.output)
-    return 1 if report.has_undocumented else 0
+    return exit_code(report, args.allow_empty)
+
+
+def _shortfalls(engine: Engine, args: argparse.Namespace, flt: Filter,
+                report: Report) -> list[dict]:
+    from analysis.sufficiency import window_shortfall
+
+    info = {"n_answered": report.summary.get("answered", 0),
+            "n_proxy_failures": report.summary.get("proxy_failed", 0)}
+    short = window_shortfall(engine, "report", args.db, flt, info, args.min_total)
+    return [short.to_dict()] if short else []
+
+
+def exit_code(report: Report, allow_empty: bool = False) -> int:
+    """1 undocumented codes (they were observed, whatever else), else 3 when too few exchanges
+    matched to decide (unless allow_empty), else 0."""
+    import sys
+
+    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+
+    short = report.summary.get("insufficient") or []
+    for s in short:
+        print(f"dockdrift report: not enough data: {s['reason']}", file=sys.stderr)
+    if report.has_undocumented:
+        return 1
+    return EXIT_NOT_ENOUGH_DATA if short and not allow_empty else 0

@@ -45,6 +45,9 @@ def _headline(report: Report) -> str:
 
 def _verdict(report: Report) -> str:
     s = report.summary
+    short = "; ".join(x["reason"] for x in s.get("insufficient") or [])
+    if short and not report.has_undocumented:
+        return f"not enough data to decide: {short}"
     if not s.get("answered"):
         return "no answered exchange matched: nothing to compare"
     if report.has_undocumented:
@@ -68,15 +71,19 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
                for u in s.get("unknown_routes", [])]
     failures = [[f["target"], f["method"], _s(f["route"]) or "?", _s(f["error"]), f["count"]]
                 for f in s.get("proxy_failures", [])]
+    denied = [[_s(d["user_agent"]), _s(d["client"]), d["method"], _s(d["route"]) or "?",
+               "would be (dry run)" if d["dry_run"] else "denied", d["count"]]
+              for d in s.get("denied", [])]
     sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
             _codes(v["only_engine"]), _codes(v["only_swarm"])]
            for v in s.get("swarm_vs_engine", [])]
-    return {**_base_findings(report, undoc, unobs, never, unknown, failures, sve),
+    return {**_base_findings(report, undoc, unobs, never, unknown, failures, denied, sve),
             **outcomes.sections(report)}
 
 
 def _base_findings(report: Report, undoc: list, unobs: list, never: list, unknown: list,
-                   failures: list, sve: list) -> dict[str, tuple[list[str], list[list[object]]]]:
+                   failures: list, denied: list,
+                   sve: list) -> dict[str, tuple[list[str], list[list[object]]]]:
     return {
         "Undocumented codes (observed, not in the table)":
             (["target", "method", "route", "code", "count", "documented"], undoc),
@@ -88,6 +95,8 @@ def _base_findings(report: Report, undoc: list, unobs: list, never: list, unknow
             (["target", "method", "status", "count", "example paths"], unknown),
         "Proxy-side failures (no server status; not counted as codes)":
             (["target", "method", "route", "error", "count"], failures),
+        "Denied by an allowlist (dockdrift's 403, not counted as codes)":
+            (["user agent", "client", "method", "route", "refused", "count"], denied),
         "Swarm vs Engine (routes seen on both)":
             (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
     }
@@ -153,12 +162,17 @@ def to_csv(report: Report) -> str:
     for f in report.summary.get("proxy_failures", []):
         rows.append([f["target"], f["method"], f["route"], None, None, f["count"],
                      "proxy-failure"])
+    for d in report.summary.get("denied", []):
+        rows.append([None, d["method"], d["route"], None, None if d["dry_run"] else 403,
+                     d["count"], "would-be-denied" if d["dry_run"] else "denied"])
     return render.to_csv(["target", "method", "route", "handler", "status_code", "count",
                           "finding"], rows)
 
 
 def to_json(report: Report) -> str:
-    return render.to_json(report.to_dict())
+    from dockdrift.version import version_info
+
+    return render.to_json(report.to_dict() | {"dockdrift": version_info()})
 
 
 FORMATS: dict[str, Callable[..., str]] = {

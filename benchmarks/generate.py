@@ -50,7 +50,8 @@ IMAGES = ["busybox:local", "library/ubuntu:22.04", "nginx:1.27", "registry.local
 POOL = 5000  # distinct row templates (routes x codes x versions x agents x paths)
 COLUMNS = ("method", "path", "query", "api_version", "route", "handler", "route_source",
            "status_code", "error", "error_message", "duration_ms", "request_bytes",
-           "response_bytes", "hijacked", "user_agent", "server", "target", "client", "started_at")
+           "response_bytes", "hijacked", "user_agent", "server", "target", "client", "denied",
+           "started_at")
 
 
 def _weighted(rng: random.Random, pairs):
@@ -134,7 +135,7 @@ def build_pool(size: int, seed: int, shifted: bool = False) -> list[tuple]:
                      m.api_version, m.route, m.handler, m.source, status, error, message,
                      round(rng.lognormvariate(1.0, 1.2), 3), rng.choice((0, 0, 0, 120, 2048)),
                      int(rng.lognormvariate(6, 1.5)), status == 101,
-                     _weighted(rng, AGENTS), server, target, "127.0.0.1"))
+                     _weighted(rng, AGENTS), server, target, "127.0.0.1", False))
     return pool
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import cast
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.models import SCHEMA_VERSION, Base, Meta
 
 DEFAULT_DB = "dockdrift.sqlite"
+STORE_ID_KEY = "store_id"  # names this store in the uid of its rows once copied elsewhere
 BUSY_TIMEOUT_MS = 5000
 # Indexes of earlier versions, replaced by the covering ones in db.models.
 OBSOLETE_INDEXES = ("ix_exchanges_route_status", "ix_exchanges_time_route",
@@ -72,6 +74,28 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _missing_driver(url: str, exc: ImportError) -> str:
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        return ("the PostgreSQL driver is not installed: pip install 'dockdrift[postgres]' "
+                "(psycopg 3), and use a postgresql+psycopg:// URL")
+    return f"cannot open a {backend} database: its driver is missing ({exc})"
+
+
+def server_hint(msg: str) -> str:
+    """A database server's multi-line error -> one line that says what to do."""
+    first = " ".join(msg.split("\n")[0].split())
+    low = msg.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        return (f"{first}: check the user and the password (PGPASSWORD in the recorder's "
+                "environment file, or ~/.pgpass); never put it on the command line")
+    if "connection refused" in low or "could not connect" in low or "no such file" in low:
+        return f"{first}: is the database server running, and are host and port right?"
+    if "does not exist" in low and "database" in low:
+        return f"{first}: create it first (createdb), or fix the database name in the URL"
+    return first
+
+
 def make_engine(db: str | os.PathLike[str] | None = None, *, create: bool = True,
                 readonly: bool = False) -> Engine:
     """Open (and by default create and migrate) the store at a path or URL.
@@ -87,9 +111,14 @@ def make_engine(db: str | os.PathLike[str] | None = None, *, create: bool = True
         if create and not readonly:
             _create_private_file(path)
     try:
-        engine = create_engine(url, pool_pre_ping=False)
-    except (ArgumentError, ImportError, SQLAlchemyError) as exc:
-        raise StoreError(f"cannot open database {url!r}: {exc.__class__.__name__}: "
+        # A server store may restart under a long-running recorder: check a pooled
+        # connection before use (one round trip per checkout, not per row).
+        engine = create_engine(url, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
+    except ImportError as exc:
+        raise StoreError(_missing_driver(url, exc)) from None
+    except (ArgumentError, SQLAlchemyError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise StoreError(f"cannot open database {shown!r}: {exc.__class__.__name__}: "
                          f"{str(exc).splitlines()[0]}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
@@ -120,7 +149,7 @@ def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None =
         if isinstance(exc, OperationalError) and "locked" in msg:
             raise StoreError(f"{where} is locked by another process for more than "
                              f"{BUSY_TIMEOUT_MS // 1000}s: retry, or stop the other writer") from None
-        raise StoreError(f"cannot open {where}: {msg}") from None
+        raise StoreError(f"cannot open {where}: {server_hint(msg)}") from None
     ours = {t.name for t in Base.metadata.sorted_tables}
     if tables and "exchanges" not in tables:
         raise StoreError(f"{where} is not a dockdrift database (tables: "
@@ -135,6 +164,8 @@ def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None =
             with Session(engine) as s, s.begin():
                 if s.get(Meta, "schema_version") is None:
                     s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                if s.get(Meta, STORE_ID_KEY) is None:
+                    s.add(Meta(key=STORE_ID_KEY, value=uuid.uuid4().hex))
         except OperationalError as exc:
             raise StoreError(f"cannot write to {where}: {exc.orig}; "
                              "check the file and directory permissions") from None

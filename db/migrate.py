@@ -36,6 +36,7 @@ _ADDED_COLUMNS_V2 = {
         "exit_code": "INTEGER",
         "recorder": "VARCHAR(128)",
         "denied": "BOOLEAN DEFAULT FALSE",
+        "uid": "VARCHAR(64)",
     },
     "drift_runs": {"dockdrift_version": "VARCHAR(32)"},
 }

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
-SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_streams",
-                       "ix_exchanges_exits")
+SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied",
+                       "ix_exchanges_streams", "ix_exchanges_exits")
+# Rows an allowlist refused (`denied`, never sent to the daemon, status 403 made by dockdrift)
+# or, under `--enforce --dry-run`, would have refused (sent, the server's status kept, this
+# prefix in `error`). The report lists both apart; only the first are no server codes.
+DRY_RUN_PREFIX = "dry run: would be denied"
+DENIED_OR_DRY_RUN = f"(denied = TRUE OR error LIKE '{DRY_RUN_PREFIX}%')"
 
 
 class Base(DeclarativeBase):
@@ -49,7 +65,11 @@ class Exchange(Base):
     stream_error_count: Mapped[int | None] = mapped_column(Integer)
     exit_code: Mapped[int | None] = mapped_column(Integer)  # /wait StatusCode, exec ExitCode
     recorder: Mapped[str | None] = mapped_column(String(128))  # which recorder saw it
-    denied: Mapped[bool] = mapped_column(Boolean, default=False)  # refused by an allowlist
+    # refused by an allowlist; a server default too, so plain SQL inserts need not name it
+    denied: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A stable identity across copies (`dockdrift import`): NULL for rows recorded here, whose
+    # identity is "<store_id>:<id>" (dockdrift_meta.store_id); set on rows copied in.
+    uid: Mapped[str | None] = mapped_column(String(64))
 
     # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
     # first in group order (14x faster than table lookups at 1M rows), time windows read a
@@ -57,6 +77,7 @@ class Exchange(Base):
     __table_args__ = (
         Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
               "api_version"),
+        Index("ux_exchanges_uid", "uid", unique=True),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side
@@ -74,7 +95,48 @@ class Exchange(Base):
               sqlite_where=text("stream_error_count IS NOT NULL")).ddl_if(dialect="sqlite"),
         Index("ix_exchanges_exits", "target", "method", "route", "exit_code", "started_at",
               sqlite_where=text("exit_code IS NOT NULL")).ddl_if(dialect="sqlite"),
+        # The allowlist's rows: the report's denied section and the denied rows it keeps out
+        # of the server codes read this instead of the table (queries repeat the expression).
+        Index("ix_exchanges_denied", "target", "method", "route", "status_code", "handler",
+              "api_version", "started_at", "user_agent", "client", "denied",
+              sqlite_where=text(DENIED_OR_DRY_RUN)).ddl_if(dialect="sqlite"),
     )
+
+
+class Rollup(Base):
+    """Counts of exchanges per day and group (`dockdrift rollup`): history kept after `prune`.
+
+    A day may hold several rows of one group (counts of late rows are appended): read SUMs.
+    `outcome` is NULL for a clean answer, `error in stream`, or `exit N` (the exit status).
+    """
+
+    __tablename__ = "exchange_rollups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[datetime] = mapped_column(DateTime)  # midnight UTC (naive)
+    recorder: Mapped[str | None] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(16))
+    target_version: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str | None] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(128))
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # NULL: proxy-side failures
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_rollups_day", "day", "target", "method", "route"),)
+
+
+class RollupDay(Base):
+    """Which days the rollups hold, how many raw rows they counted, and whether those raw
+    rows were pruned (then the rollups are the only record of that day)."""
+
+    __tablename__ = "rollup_days"
+
+    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    raw_rows: Mapped[int] = mapped_column(BigInteger)
+    pruned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DocumentedCode(Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import logging
 import re
+import ssl
 import threading
 from functools import lru_cache
 
@@ -28,10 +29,16 @@ def _server_header(header: str | None) -> tuple[str, str] | None:
 
 def upstream_from_mode(modes: object) -> tuple[str, int] | None:
     """mitmproxy's mode option (`reverse:http://127.0.0.1:2375`) -> (host, port) for plain http."""
+    found = upstream_url_from_mode(modes)
+    return (found[1], found[2]) if found and found[0] == "http" else None
+
+
+def upstream_url_from_mode(modes: object) -> tuple[str, str, int] | None:
+    """`reverse:http(s)://host:port` -> (scheme, host, port); https is the TLS upstream."""
     for mode in modes if isinstance(modes, (list, tuple)) else [modes]:
-        m = re.match(r"reverse:http://\[?([^\]/]+?)\]?:(\d+)/?(@.*)?\Z", str(mode))
+        m = re.match(r"reverse:(https?)://\[?([^\]/]+?)\]?:(\d+)/?(@.*)?\Z", str(mode))
         if m:
-            return m.group(1), int(m.group(2))
+            return m.group(1), m.group(2), int(m.group(3))
     return None
 
 
@@ -42,13 +49,16 @@ class TargetTracker:
         self.identity: str | None = None
         self.version: str | None = None
         self.upstream: tuple[str, int] | None = None
+        self.tls: ssl.SSLContext | None = None  # the probe speaks TLS to a TLS upstream
+        self.name = ""  # how the log names the upstream (ssh://…, tcp://…)
         self._stale = False
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
-    def configure(self, option: str, upstream: tuple[str, int] | None) -> None:
+    def configure(self, option: str, upstream: tuple[str, int] | None,
+                  tls: ssl.SSLContext | None = None, name: str = "") -> None:
         self.forced = None if option == "auto" else option
-        self.upstream = upstream
+        self.upstream, self.tls, self.name = upstream, tls, name
 
     def kind(self, server_header: str | None) -> str | None:
         if self.forced:
@@ -103,11 +113,22 @@ class TargetTracker:
         self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()
 
+    def probe_now(self) -> bool:
+        """Ask the upstream now (blocking): a capture does it before it prints the address
+        clients use, so no answer is stored before the kind and version are known (answers
+        without a Server header, such as Podman's 405s and 101s, would have no target).
+        Returns whether it was identified."""
+        if self.upstream is None:
+            return False
+        self._probe()
+        return self.detected is not None
+
     def _probe(self) -> None:
         assert self.upstream is not None
         host, port = self.upstream
         try:
-            conn = http.client.HTTPConnection(host, port, timeout=15)  # Podman: 2-5 s
+            conn = (http.client.HTTPSConnection(host, port, timeout=15, context=self.tls)
+                    if self.tls is not None else http.client.HTTPConnection(host, port, timeout=15))
             conn.request("GET", "/version", headers={"User-Agent": "dockdrift-probe"})
             resp = conn.getresponse()
             body = resp.read(65536)
@@ -125,7 +146,8 @@ class TargetTracker:
     def _set(self, found: Identity) -> None:
         with self._lock:
             if (found.kind, found.server) != (self.detected, self.identity):
-                log.info("dockdrift: upstream is %s (%s)", found.implementation, found.server)
+                log.info("dockdrift: upstream %sis %s (%s)", f"{self.name} " if self.name else "",
+                         found.implementation, found.server)
             self.detected, self.identity, self.version = found.kind, found.server, found.version
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import stat
+from typing import Any
 
 log = logging.getLogger("dockdrift")
 WRITE_HIGH_WATER = 4 * 1024 * 1024  # bytes buffered towards a slow peer before reads pause
@@ -144,32 +145,39 @@ class Bridge:
         task.add_done_callback(self.tasks.discard)
 
     async def _connect(self, client: _Accepted) -> None:
-        loop = asyncio.get_running_loop()
-        kind, where = self.upstream
         if self.same_user_only and not self._admitted(client):
             return
         try:
-            if kind == "unix":
-                transport, upstream = await loop.create_unix_connection(
-                    lambda: _Pipe(client), str(where))
-            else:
-                host, port = where  # type: ignore[misc]
-                transport, upstream = await loop.create_connection(
-                    lambda: _Pipe(client), host, port)
+            transport, upstream = await self._open(client)
         except OSError as exc:
             self._failed(exc)
             if client.transport is not None:
                 client.transport.close()
             return
-        if self._warned:
-            log.warning("dockdrift: upstream %s reachable again", describe(self.upstream))
-            self._warned = False
-        self.down = None
+        self._opened()
         if client.transport is None or client.transport.is_closing():
             transport.close()  # the client went away while we were connecting
             return
         client.peer = upstream
         client.transport.resume_reading()
+
+    async def _open(self, client: _Accepted) -> tuple[Any, _Pipe]:
+        """Connect the upstream side of `client` (raises OSError); subclasses add kinds."""
+        loop = asyncio.get_running_loop()
+        kind, where = self.upstream
+        if kind == "unix":
+            return await loop.create_unix_connection(lambda: _Pipe(client), str(where))
+        host, port = where  # type: ignore[misc]
+        return await loop.create_connection(lambda: _Pipe(client), host, port)
+
+    def _opened(self) -> None:
+        self._reachable()
+
+    def _reachable(self) -> None:
+        if self._warned:
+            log.warning("dockdrift: upstream %s reachable again", describe(self.upstream))
+            self._warned = False
+        self.down = None
 
     def _admitted(self, client: _Accepted) -> bool:
         assert client.transport is not None
@@ -189,9 +197,11 @@ class Bridge:
         self.down = f"{describe(self.upstream)}: {exc.strerror or exc}"
         if not self._warned:
             self._warned = True
-            log.warning("dockdrift: cannot connect to upstream %s (%s); clients are "
-                        "disconnected until it is back", describe(self.upstream),
-                        exc.strerror or exc)
+            self.log_down(f"{describe(self.upstream)} ({exc.strerror or exc})")
+
+    def log_down(self, why: str) -> None:
+        log.warning("dockdrift: cannot connect to upstream %s; clients are disconnected until "
+                    "it is back", why)
 
     async def close(self) -> None:
         if self.server is not None:
@@ -210,6 +220,8 @@ def describe(endpoint: tuple[str, object]) -> str:
     kind, where = endpoint
     if kind == "unix":
         return f"unix://{where}"
+    if kind == "ssh":
+        return str(where)
     host, port = where  # type: ignore[misc]
     return f"tcp://{'[' + host + ']' if ':' in host else host}:{port}"
 

@@ -13,9 +13,14 @@ import ipaddress
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockdrift.errors import UsageError
+
+if TYPE_CHECKING:
+    from dockdrift.upstream.listen import ListenTlsFiles
+    from dockdrift.upstream.ssh import SshTarget
+    from dockdrift.upstream.tls import TlsFiles
 
 DEFAULT_UPSTREAM = "unix:///var/run/docker.sock"
 DEFAULT_LISTEN = "127.0.0.1:2376"
@@ -79,7 +84,8 @@ def parse_endpoint(text: str, option: str, default_port: int | None) -> Endpoint
         if text.startswith(scheme):
             rest = text[len(scheme):].rstrip("/")
     if "://" in rest:
-        raise UsageError(f"{bad}; {rest.split('://')[0]}:// is not supported (plain HTTP only)")
+        raise UsageError(f"{bad}; {rest.split('://')[0]}:// is not supported"
+                         + (" (or ssh://[user@]host[:port])" if option != "--listen" else ""))
     host, sep, port_text = rest.rpartition(":")
     if not sep or "]" in port_text:  # no port given
         host, port_text = rest, ""
@@ -116,19 +122,34 @@ class CaptureConfig:
     allow_remote: bool = False
     recorder: str = ""
     status: bool = False  # live count on stderr
+    tls: TlsFiles | None = None  # TLS towards the daemon (dockdrift.upstream.tls)
+    ssh: SshTarget | None = None  # the daemon over ssh (then `upstream` is unused)
+    listen_tls: ListenTlsFiles | None = None  # TLS towards the clients
+    upstream_source: str = "--upstream"
+
+    @property
+    def upstream_url(self) -> str:
+        return self.ssh.url() if self.ssh is not None else self.upstream.url()
+
+    enforce: str = ""  # allowlist JSON; "" records everything
+    dry_run: bool = False  # with enforce: only record what would be denied
 
 
 def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
     """Arguments + environment -> a checked config (raises UsageError with what to do)."""
+    from dockdrift import upstream as remote
+    from dockdrift.upstream import listen as listen_tls
+
     listen = parse_endpoint(args.listen, "--listen", None)
-    if args.upstream:
-        source, text = "--upstream", args.upstream
-    elif environ.get("DOCKER_HOST"):
-        source, text = "DOCKER_HOST", environ["DOCKER_HOST"]
+    up = remote.resolve(args, environ)
+    source, text = up.source, up.text
+    if up.ssh is not None:
+        upstream = Endpoint("ssh", host=up.ssh.host, port=up.ssh.port or 22)
     else:
-        source, text = "default upstream", DEFAULT_UPSTREAM
-    upstream = parse_endpoint(text, source if source != "default upstream" else "--upstream",
-                              DOCKER_TCP_PORT)
+        upstream = parse_endpoint(text, source if source.startswith("-") else "--upstream",
+                                  remote.default_port(up))
+    if up.tls is not None and upstream.kind != "tcp":
+        raise UsageError(f"TLS ({up.tls.source}) needs a tcp:// upstream, not {text}")
     if same_place(upstream, listen):
         raise UsageError(f"{source} {text} points at this capture's own listen address "
                          f"{listen.url()} (a loop): give --upstream the real daemon, e.g. "
@@ -137,8 +158,22 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
         raise UsageError(f"refusing to listen on {listen.url()}: it is not a loopback address and "
                          "would expose the Docker API (root on this host) to the network; "
                          "pass --allow-remote if you really mean it")
+    enforce = getattr(args, "enforce", None) or ""
+    dry_run = bool(getattr(args, "dry_run", False))
+    if dry_run and not enforce:
+        raise UsageError("--dry-run needs --enforce ALLOWLIST.json (what would be denied)")
+    if enforce:
+        from db.allowlist import AllowlistError, load
+
+        try:
+            load(enforce)  # checked before anything listens; the recorder loads it again
+        except AllowlistError as exc:
+            raise UsageError(f"--enforce: {exc}") from None
+        enforce = os.path.abspath(enforce)
     return CaptureConfig(upstream, listen, args.db, args.target, args.allow_remote,
-                         recorder=getattr(args, "recorder", "") or "")
+                         recorder=getattr(args, "recorder", "") or "", tls=up.tls, ssh=up.ssh,
+                         listen_tls=listen_tls.from_args(args), upstream_source=source,
+                         enforce=enforce, dry_run=dry_run)
 
 
 def client_url(listen: Endpoint, bound: tuple[str, int] | None) -> str:
@@ -199,9 +234,12 @@ def upstream_warning(upstream: Endpoint) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dockdrift import upstream as remote
+
     parser.add_argument("--upstream", metavar="URL",
-                        help="the daemon: unix:///path or tcp://HOST:PORT (plain HTTP); default "
-                             f"$DOCKER_HOST, else {DEFAULT_UPSTREAM}")
+                        help="the daemon: unix:///path, tcp://HOST[:PORT] (TLS with "
+                             "--tls-verify) or ssh://[user@]host[:port]; default $DOCKER_HOST, "
+                             f"else the current docker context, else {DEFAULT_UPSTREAM}")
     parser.add_argument("--listen", metavar="ADDR", default=DEFAULT_LISTEN,
                         help="where clients connect: HOST:PORT (loopback only unless "
                              "--allow-remote; port 0 picks a free one) or unix:///path "
@@ -214,9 +252,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=("auto", "engine", "swarm", "podman"),
                         default="auto",
                         help="the upstream kind stored with each exchange (default: detect)")
+    parser.add_argument("--enforce", metavar="ALLOWLIST.json",
+                        help="refuse (403, never sent to the daemon, recorded as denied) every "
+                             "request outside this allowlist (dockdrift allowlist --format "
+                             "json); SIGHUP reloads it")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with --enforce: let everything through, record what would be "
+                             "denied")
     parser.add_argument("--recorder", metavar="NAME", default="",
                         help="this recorder's name, stored with each exchange (default: the "
                              "host name)")
+    remote.add_arguments(parser)
+
+
+def remote_warning(cfg: CaptureConfig) -> str | None:
+    """Check the daemon before starting: ssh and TLS problems are usage errors (exit 2)."""
+    from dockdrift import upstream as remote
+
+    up = remote.Upstream(cfg.upstream_url, cfg.upstream_source, cfg.tls, cfg.ssh)
+    found = remote.preflight(up, cfg.upstream)
+    return upstream_warning(cfg.upstream) if found == "plain" else found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -231,9 +286,6 @@ def run(args: argparse.Namespace) -> int:
     if cfg.allow_remote and not cfg.listen.loopback:
         print(f"dockdrift capture: WARNING: listening on {cfg.listen.url()} exposes the Docker "
               "API, which is root on this host, to anyone who can reach it", file=sys.stderr)
-    if os.environ.get("DOCKER_TLS_VERIFY"):
-        print("dockdrift capture: warning: DOCKER_TLS_VERIFY is set; the capture speaks plain "
-              "HTTP on both sides: unset it for the clients of the capture", file=sys.stderr)
-    if warning := upstream_warning(cfg.upstream):
+    if warning := remote_warning(cfg):
         print(f"dockdrift capture: {warning}", file=sys.stderr)
     return asyncio.run(serve(cfg))

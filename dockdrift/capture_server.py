@@ -4,7 +4,9 @@ mitmdump loads ~35 addons and mitmproxy calls every one of them (twice: the hook
 `update`) for each of a flow's hooks. A reverse proxy that records needs three: the proxy
 server, next_layer (HTTP vs raw TCP) and the recorder (plus, behind a unix listen socket,
 a gate that admits only our own uid).
-Left out on purpose: tlsconfig (plain HTTP on both sides), disable_h2c (it would strip
+tlsconfig is added only for a TLS upstream (with the client certificate set on each
+connection by dockdrift.upstream.tls), dockdrift.upstream.listen's own TLS addon only for
+--listen-tls. Left out on purpose: disable_h2c (it would strip
 BuildKit's `Upgrade: h2c`, which the hijack fix passes through as a raw upgrade),
 the dumper, script loader, replay, blocklist and friends.
 """
@@ -23,20 +25,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dockdrift.addon_path import addon_path
 from dockdrift.bridge import Bridge, bind_unix, same_user
 from dockdrift.capture import CaptureConfig, client_url, listen_error
 from dockdrift.errors import UsageError
 
-RECORDER = Path(__file__).resolve().parents[1] / "addons" / "docker_recorder.py"
 log = logging.getLogger("dockdrift")
 
 
 def recorder_class() -> type:
-    """addons/docker_recorder.py's DockerRecorder, loaded by path (addons/ is no package)."""
-    if not RECORDER.is_file():
-        raise UsageError(f"the recorder addon is missing at {RECORDER}: reinstall dockdrift "
-                         "from a checkout (pip install -e .)")
-    spec = importlib.util.spec_from_file_location("dockdrift_docker_recorder", RECORDER)
+    """The addon's DockerRecorder, loaded by path like mitmdump -s does (dockdrift.addon_path:
+    the installed dockdrift/addons/ copy, or a checkout's addons/)."""
+    spec = importlib.util.spec_from_file_location("dockdrift_docker_recorder", addon_path())
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -49,7 +49,17 @@ def recorder_class() -> type:
             super().__init__()
             self.proxy_errors = 0
             self.upstream_down: Callable[[], str | None] = lambda: None
+            self.probe_context: Any = None  # ssl context of a TLS upstream (from the capture)
+            self.upstream_name = ""
             self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def probe_tls(self, host: str) -> Any:
+            return self.probe_context if self.probe_context is not None else (
+                super().probe_tls(host))
+
+        def _configure_tracker(self) -> None:
+            super()._configure_tracker()
+            self.tracker.name = self.upstream_name or self.tracker.name
 
         def running(self) -> None:
             super().running()
@@ -86,6 +96,7 @@ class Capture:
         self.recorder: Any = None
         self.writer: Any = None
         self.url = ""
+        self.confdir: Any = None
         self._run: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -94,12 +105,20 @@ class Capture:
         try:
             private = front_sock is not None  # then every loopback hop is for our uid only
             up = (cfg.upstream.host, cfg.upstream.port)
-            if cfg.upstream.kind == "unix":
+            if cfg.ssh is not None:
+                from dockdrift.upstream.ssh import SshBridge
+
+                self.upstream_bridge = SshBridge(cfg.ssh, same_user_only=private)
+                self.bridges.append(self.upstream_bridge)
+                up = await self.upstream_bridge.listen_tcp("127.0.0.1", 0)
+            elif cfg.upstream.kind == "unix":
                 self.upstream_bridge = Bridge(cfg.upstream.spec(), same_user_only=private)
                 self.bridges.append(self.upstream_bridge)
                 up = await self.upstream_bridge.listen_tcp("127.0.0.1", 0)
             listen = ("127.0.0.1", 0) if private else (cfg.listen.host, cfg.listen.port)
             self._make_master(up, listen, private)
+            # who is upstream, before any client can send a request (see probe_now)
+            await asyncio.to_thread(self.recorder.tracker.probe_now)
             await self._start_master(listen)
             bound = self.master.addons.get("proxyserver").listen_addrs()[0]
             if front_sock is not None:
@@ -131,20 +150,48 @@ class Capture:
         cfg, opts = self.cfg, options.Options()
         self.master = master.Master(opts, event_loop=asyncio.get_running_loop())
         self.recorder = recorder_class()()
+        self.recorder.upstream_name = cfg.upstream_url
         if (bridge := self.upstream_bridge) is not None:
             self.recorder.upstream_down = lambda: bridge.down
-        self.master.addons.add(proxyserver.Proxyserver(), next_layer.NextLayer(),
-                               *([FrontGate()] if private else []), self.recorder)
+        before, after, tls_options = self._tls(up[0])
+        self.master.addons.add(proxyserver.Proxyserver(), *before, next_layer.NextLayer(),
+                               *after, *([FrontGate()] if private else []), self.recorder)
         host = f"[{up[0]}]" if ":" in up[0] else up[0]
+        scheme = "https" if cfg.tls is not None else "http"
         try:
-            opts.update(mode=[f"reverse:http://{host}:{up[1]}"], listen_host=listen[0],
+            opts.update(mode=[f"reverse:{scheme}://{host}:{up[1]}"], listen_host=listen[0],
                         listen_port=listen[1], connection_strategy="lazy",
                         dockdrift_db=cfg.db, dockdrift_target=cfg.target,
                         dockdrift_allow_remote=cfg.allow_remote,
-                        dockdrift_recorder=cfg.recorder)
+                        dockdrift_recorder=cfg.recorder, dockdrift_enforce=cfg.enforce,
+                        dockdrift_enforce_dry_run=cfg.dry_run, **tls_options)
         except exceptions.OptionsError as exc:
             raise UsageError(str(exc).removeprefix("dockdrift_db: ")) from None
         self.writer = self.recorder.writer
+
+    def _tls(self, host: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        """(addons before next_layer, addons after it, options) for what speaks TLS here."""
+        cfg = self.cfg
+        before: list[Any] = []
+        if cfg.listen_tls is not None:
+            from dockdrift.upstream.listen import ListenTls
+
+            before.append(ListenTls(cfg.listen_tls))  # before next_layer: refuses plain text
+        if cfg.tls is None:
+            return before, [], {}
+        import tempfile
+
+        from mitmproxy.addons import tlsconfig
+
+        from dockdrift.upstream import tls
+
+        self.recorder.probe_context = tls.client_context(cfg.tls, host)
+        # tlsconfig makes a CA in its confdir as soon as it is added: a private one, removed
+        # at exit (never ~/.mitmproxy), set before the addon exists
+        self.confdir = tempfile.TemporaryDirectory(prefix="dockdrift-mitm-")
+        self.master.options.update(confdir=self.confdir.name)
+        return before, [tlsconfig.TlsConfig(), tls.UpstreamClientCert(cfg.tls)], (
+            tls.mitm_options(cfg.tls))
 
     async def _start_master(self, listen: tuple[str, int]) -> None:
         errors, mitm_log = _Collect(), logging.getLogger("mitmproxy")
@@ -173,6 +220,9 @@ class Capture:
             await self._run
         for bridge in self.bridges:
             await bridge.close()
+        if self.confdir is not None:
+            self.confdir.cleanup()
+            self.confdir = None
 
     def counts(self) -> tuple[int, int, int, int]:
         """(committed, pending, proxy errors, not stored)."""
@@ -226,9 +276,20 @@ async def serve(cfg: CaptureConfig) -> int:
         except BaseException:
             await cap.wait()
             raise
-        print(f"export DOCKER_HOST={cap.url}", flush=True)
-        print(f"dockdrift capture: recording {cfg.upstream.url()} into {cfg.db}; "
+        from dockdrift.upstream import client_lines
+
+        print("\n".join(client_lines(cap.url, dict(os.environ), cfg.listen_tls is not None)),
+              flush=True)
+        how = f" over {cfg.tls.describe()}" if cfg.tls is not None else ""
+        if cfg.upstream_source.startswith("context"):
+            how = f" ({cfg.upstream_source}){how}"
+        print(f"dockdrift capture: recording {cfg.upstream_url}{how} into {cfg.db}"
+              f"{' (clients: TLS, certificates required)' if cfg.listen_tls else ''}; "
               "stop with Ctrl-C", file=sys.stderr, flush=True)
+        if cfg.enforce:
+            mode = "dry run, nothing refused" if cfg.dry_run else "others get 403"
+            print(f"dockdrift capture: enforcing {cfg.enforce} ({mode}); SIGHUP reloads it",
+                  file=sys.stderr, flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, loop, cap)
         status = loop.create_task(_show_status(cap)) if cfg.status else None

@@ -1,7 +1,8 @@
 """`dockdrift` command line: one entry point, subcommands in their own modules.
 
 Exit codes are the contract: 0 no drift / success, 1 drift or undocumented codes found,
-2 usage or input error (one line on stderr), 130 interrupted.
+2 usage or input error (one line on stderr), 3 not enough data to decide (report, drift,
+matrix; --allow-empty turns it into 0), 130 interrupted.
 Each command module exposes `add_arguments(parser)` and `run(args) -> int`, and keeps
 heavy imports (pandas, matplotlib, mitmproxy) inside `run` so `--help` stays fast.
 """
@@ -20,10 +21,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
     "report": ("analysis.report_cli", "observed status codes vs the documented tables"),
     "drift": ("analysis.drift_cli", "what changed between a baseline and a current window"),
+    "matrix": ("analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
     "routes": ("analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "addon-path": ("dockdrift.addon_path", "print the recorder addon's path (mitmdump -s)"),
+    "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
+    "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
+    "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
+                  "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }
+
+
+class _Version(argparse.Action):
+    """`--version`: the line of dockdrift.version, computed only when asked (it imports db)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print dockdrift's, the schema's and mitmproxy's versions")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from dockdrift.version import version_line
+
+        print(version_line())  # stdout, like every --version (argparse's exit() writes stderr)
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +57,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """Only the chosen command's module is imported: `dockdrift report` never loads mitmproxy."""
     chosen = next((a for a in (argv or []) if not a.startswith("-")), None)
     parser = _Parser(prog="dockdrift", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
         if name != chosen:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pg_fixtures"]  # PostgreSQL: the fleet store's tests
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MITMDUMP = str(VENV_BIN / "mitmdump")
@@ -167,17 +169,20 @@ class Recorder:
 
 
 def start_recorder(db: Path, upstream: str = DOCKER_TCP, *extra: str,
-                   port: int | None = None) -> Recorder:
+                   port: int | None = None, store: str | None = None,
+                   wait: float = 60.0) -> Recorder:
+    """mitmdump with the addon in front of `upstream`, recording into `db` (or into the
+    URL `store`, e.g. PostgreSQL; `db` then only names the log file)."""
     port = port or free_port()
     log = db.with_suffix(".mitmdump.log")
     up = upstream.replace("tcp://", "http://")
     cmd = [MITMDUMP, "-q", "-s", str(ROOT / "addons" / "docker_recorder.py"),
            "--mode", f"reverse:{up}", "--listen-host", "127.0.0.1", "-p", str(port),
-           "--set", f"dockdrift_db={db}", *extra]
+           "--set", f"dockdrift_db={store or db}", *extra]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        wait_port(port, proc=proc)
+        wait_port(port, timeout=wait, proc=proc)
     except (RuntimeError, TimeoutError) as exc:
         proc.kill()
         raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None

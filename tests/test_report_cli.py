@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 
 import pytest
+from pg_fixtures import BACKENDS, backend_store
 from report_helpers import T0, write_capture
 
 from analysis.report_cli import parse_time
@@ -20,9 +21,10 @@ from dockdrift.errors import UsageError
 JSON_ROUTE = "/containers/{name:.*}/json"
 
 
-@pytest.fixture(scope="module")
-def capture(tmp_path_factory):
-    return write_capture(tmp_path_factory.mktemp("cli") / "literal.sqlite")
+@pytest.fixture(scope="module", params=BACKENDS)
+def capture(request, tmp_path_factory):
+    """The literal capture, on SQLite and on PostgreSQL (the fleet store)."""
+    return write_capture(backend_store(request, tmp_path_factory.mktemp("cli"), "literal"))
 
 
 def run(capsys, *argv):
@@ -59,9 +61,14 @@ def test_exit_0_when_everything_observed_is_documented(capsys, capture):
     assert code == 0 and "every observed code is documented" in out
 
 
-def test_a_filter_matching_nothing_is_not_an_error(capsys, capture):
-    code, out, _ = run(capsys, "report", "--db", str(capture), "--route", "/no-such-route")
-    assert code == 0 and "no answered exchange matched" in out
+def test_a_filter_matching_nothing_is_not_enough_data(capsys, capture):
+    """Not a usage error (2) and not green (0): 3, unless --allow-empty (issue 14)."""
+    code, out, err = run(capsys, "report", "--db", str(capture), "--route", "/no-such-route")
+    assert code == 3 and "not enough data to decide" in out
+    assert "matches --route /no-such-route at any time" in err
+    code, out, _ = run(capsys, "report", "--db", str(capture), "--route", "/no-such-route",
+                       "--allow-empty")
+    assert code == 0 and "not enough data to decide" in out
 
 
 def test_json_shape_and_filters(capsys, capture):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 OUTCOME_KINDS = ("stream_error_shift", "exit_code_shift")
 DEFAULTS = DriftParams()
+EVERYTHING = Filter()
 
 
 def _skip(key: tuple, code: int | None, params: DriftParams) -> bool:
@@ -105,10 +106,12 @@ def exit_code_candidates(baseline: pd.DataFrame, current: pd.DataFrame,
 
 
 def window_candidates(b_engine: Engine, baseline: Window, c_engine: Engine, current: Window,
-                      params: DriftParams) -> list[dict]:
-    """Both kinds of candidates for two drift windows (four small GROUP BYs)."""
-    b_flt, c_flt = Filter(since=baseline.start, until=baseline.end), \
-        Filter(since=current.start, until=current.end)
+                      params: DriftParams, base: Filter = EVERYTHING) -> list[dict]:
+    """Both kinds of candidates for two drift windows (four small GROUP BYs); `base`: the
+    run's other filters (target, method, route), as for the status codes."""
+    from analysis.drift_store import window_filter
+
+    b_flt, c_flt = window_filter(baseline, base), window_filter(current, base)
     return (stream_error_candidates(stream_error_counts(b_engine, b_flt),
                                     stream_error_counts(c_engine, c_flt), params)
             + exit_code_candidates(exit_code_counts(b_engine, b_flt),

@@ -1,0 +1,84 @@
+"""Copy captures into a fleet store: `dockdrift import SOURCE... --into URL`.
+
+Each SOURCE is a SQLite capture or a SQLAlchemy URL. Importing the same capture twice adds
+nothing: every exchange keeps a stable identity across copies. Hosts that cannot reach the
+central database record locally (`dockdrift capture --db local.sqlite`) and ship later.
+Exit codes: 0 imported (also when nothing was new), 2 usage or input error, 130 interrupted
+(what was committed stays; run it again to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from db.engine import make_engine, to_url
+from dockdrift.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="captures to copy: SQLite paths or SQLAlchemy URLs")
+    parser.add_argument("--into", required=True, metavar="URL",
+                        help="the fleet store (a SQLAlchemy URL such as "
+                             "postgresql+psycopg://dockdrift@db/dockdrift, or a SQLite path)")
+    parser.add_argument("--batch", type=int, default=5000, metavar="N",
+                        help="rows per transaction (default 5000)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+class Progress:
+    """A progress bar on stderr when it is a terminal; otherwise a line every 10%."""
+
+    def __init__(self, name: str, total: int, enabled: bool) -> None:
+        self.name, self.total, self.done = name, max(total, 1), 0
+        self.tty = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self._next_line, self._last = 0.1, 0.0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        share = min(self.done / self.total, 1.0)
+        if self.tty and (time.monotonic() - self._last > 0.2 or share >= 1.0):
+            bar = "#" * int(share * 30)
+            sys.stderr.write(f"\r\x1b[K{self.name} [{bar:<30}] {share:4.0%} "
+                             f"{self.done}/{self.total} rows")
+            sys.stderr.flush()
+            self._last = time.monotonic()
+        elif self.enabled and not self.tty and share >= self._next_line:
+            print(f"{self.name}: {share:.0%} ({self.done}/{self.total} rows)", file=sys.stderr)
+            self._next_line = (int(share * 10) + 1) / 10
+
+    def end(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+
+
+def run(args: argparse.Namespace) -> int:
+    from db.shipping import count_rows, import_store
+
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    into = make_engine(args.into)
+    target_url = to_url(args.into)
+    sources = []
+    for src in args.sources:
+        if to_url(src) == target_url:
+            raise UsageError(f"{src} is the --into store itself: name another source")
+        sources.append((src, make_engine(src, create=False)))
+    total_added = 0
+    for name, engine in sources:
+        progress = Progress(name, count_rows(engine), not args.quiet)
+        try:
+            result = import_store(engine, into, name=name, progress=progress, batch=args.batch)
+        finally:
+            progress.end()
+            engine.dispose()
+        total_added += result.added
+        print(f"dockdrift import: {name}: {result.read} exchanges read, {result.added} added, "
+              f"{result.skipped} already there", file=sys.stderr)
+    shown = into.url.render_as_string(hide_password=True)
+    print(f"dockdrift import: {total_added} exchanges added to {shown}", file=sys.stderr)
+    into.dispose()
+    return 0

@@ -1,0 +1,123 @@
+"""The fleet store: the same store, report and drift paths on SQLite and a real PostgreSQL;
+`dockdrift import` (idempotent shipping); one-line errors for a server that is not there."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from drift_helpers import NOW, capture
+from report_helpers import write_capture
+from sqlalchemy import func, select
+
+from db.engine import StoreError, make_engine
+from db.models import Exchange
+from db.shipping import store_id
+from db.writer import BatchWriter
+from dockdrift.cli import main
+from pg_fixtures import PG_PORT, pg_url
+
+
+def count(url: str) -> int:
+    engine = make_engine(url, create=False)
+    try:
+        with engine.connect() as c:
+            return int(c.scalar(select(func.count()).select_from(Exchange)) or 0)
+    finally:
+        engine.dispose()
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_writer_and_schema_on_both(store_url: str) -> None:
+    engine = make_engine(store_url)
+    w = BatchWriter(engine, batch_size=7)
+    for i in range(50):
+        w.submit({"started_at": NOW, "method": "GET", "path": f"/v1.41/containers/c{i}/json",
+                  "route": "/containers/{name:.*}/json", "status_code": 200, "hijacked": False,
+                  "target": "podman", "target_version": "4.3.1", "recorder": "host-a"})
+    assert w.flush()
+    w.close()
+    with engine.connect() as c:
+        got = c.execute(select(Exchange.target, Exchange.target_version, Exchange.recorder,
+                               func.count()).group_by(Exchange.target, Exchange.target_version,
+                                                      Exchange.recorder)).all()
+    engine.dispose()
+    assert [tuple(r) for r in got] == [("podman", "4.3.1", "host-a", 50)]
+
+
+def test_report_and_drift_read_both(store_url: str, capsys) -> None:
+    write_capture(store_url)
+    code, out, _ = run(capsys, "report", "--db", store_url, "--format", "json")
+    doc = json.loads(out)
+    assert code == 1
+    assert {"POST", "GET", "HEAD"} <= {r["method"] for r in doc["routes"]}
+
+
+def test_drift_finds_the_shift_on_both(store_url: str, capsys, tmp_path: Path) -> None:
+    capture(store_url, shifted=True)  # type: ignore[arg-type]
+    base = f"{(NOW - timedelta(days=8)).isoformat()}..{(NOW - timedelta(days=1)).isoformat()}"
+    cur = f"{(NOW - timedelta(days=1)).isoformat()}..{(NOW + timedelta(seconds=1)).isoformat()}"
+    code, out, err = run(capsys, "drift", "--db", store_url, "--baseline", base, "--current", cur,
+                         "--format", "json")
+    assert code == 1, err
+    kinds = {(f["route"], f["kind"]) for f in json.loads(out)["findings"]}
+    assert ("/containers/{name:.*}/json", "share_shift") in kinds
+
+
+def test_import_is_idempotent_and_keeps_identity(tmp_path: Path, pg_store: str,
+                                                 capsys) -> None:
+    a = write_capture(tmp_path / "host-a.sqlite")
+    b = write_capture(tmp_path / "host-b.sqlite")
+    n = count(str(a))
+    code, _, err = run(capsys, "import", str(a), str(b), "--into", pg_store)
+    assert code == 0, err
+    assert count(pg_store) == 2 * n
+    assert f"{n} exchanges read, {n} added, 0 already there" in err
+    code, _, err = run(capsys, "import", str(a), str(b), "--into", pg_store)  # again: nothing
+    assert code == 0 and count(pg_store) == 2 * n
+    assert f"{n} exchanges read, 0 added, {n} already there" in err
+    # a copy of the file is the same capture; the fleet store re-shipped elsewhere too
+    copy = tmp_path / "copy-of-a.sqlite"
+    copy.write_bytes(a.read_bytes())
+    assert run(capsys, "import", str(copy), "--into", pg_store)[0] == 0
+    assert count(pg_store) == 2 * n
+    archive = tmp_path / "archive.sqlite"
+    assert run(capsys, "import", pg_store, str(a), "--into", str(archive))[0] == 0
+    assert count(str(archive)) == 2 * n
+    sid = store_id(make_engine(str(a), create=False))
+    uids = {r[0] for r in sqlite3.connect(archive).execute("select uid from exchanges")}
+    assert f"{sid}:1" in uids and len(uids) == 2 * n
+
+
+def test_import_refuses_itself_and_missing_sources(tmp_path: Path, capsys) -> None:
+    a = write_capture(tmp_path / "a.sqlite")
+    code, _, err = run(capsys, "import", str(a), "--into", str(a))
+    assert code == 2 and "itself" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "import", str(tmp_path / "nope.sqlite"), "--into", str(a))
+    assert code == 2 and "does not exist" in err
+
+
+@pytest.mark.parametrize("url, says", [
+    (f"postgresql+psycopg://dockdrift@127.0.0.1:{PG_PORT + 7}/dockdrift", "is the database server running"),
+    (f"postgresql+psycopg://dockdrift:wrong@127.0.0.1:{PG_PORT}/dockdrift", "check the user and the password"),
+    ("DBNAME", "create it first"),
+])
+def test_server_errors_are_one_line(url: str, says: str, pg_server, capsys,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", "/nonexistent")
+    if url == "DBNAME":
+        url = pg_url("dd_no_such_database")
+    code, out, err = run(capsys, "report", "--db", url)
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert "wrong" not in err  # the password is never shown
+    with pytest.raises(StoreError):
+        make_engine(url)
