@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 from typing import cast
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from db.models import SCHEMA_VERSION, Base, Meta
@@ -159,15 +167,42 @@ def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None =
         if create if indexes is None else indexes:
             update_indexes(engine)
     if create and not ours <= tables:
+        _create_schema(engine, where)
+
+
+# Any fixed number: PostgreSQL's advisory lock that serialises dockdrift's schema creation.
+_SCHEMA_LOCK = 0x646F636B
+
+
+def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
+    """Create the tables and the store's facts once, also when several recorders open one new
+    store at the same moment (a fleet's first start): on PostgreSQL under an advisory lock,
+    on SQLite in one IMMEDIATE transaction (and by trying again if another process won)."""
+    for attempt in range(attempts):
         try:
-            Base.metadata.create_all(engine)
-            with Session(engine) as s, s.begin():
-                if s.get(Meta, "schema_version") is None:
-                    s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                if s.get(Meta, STORE_ID_KEY) is None:
-                    s.add(Meta(key=STORE_ID_KEY, value=uuid.uuid4().hex))
-        except OperationalError as exc:
-            raise StoreError(f"cannot write to {where}: {exc.orig}; "
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                elif engine.dialect.name == "sqlite":
+                    # all the DDL in one write transaction: another process sees no tables or
+                    # all of them (pysqlite would commit each CREATE on its own)
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                Base.metadata.create_all(conn)
+                with Session(bind=conn) as s:
+                    if s.get(Meta, "schema_version") is None:
+                        s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                    if s.get(Meta, STORE_ID_KEY) is None:
+                        s.add(Meta(key=STORE_ID_KEY, value=uuid.uuid4().hex))
+                    s.flush()
+            return
+        except (OperationalError, IntegrityError, ProgrammingError) as exc:
+            msg = str(getattr(exc, "orig", exc))
+            raced = ("already exists" in msg or "duplicate" in msg.lower()
+                     or "UNIQUE constraint" in msg or "locked" in msg)
+            if raced and attempt < attempts - 1:
+                time.sleep(0.1 * (attempt + 1))
+                continue
+            raise StoreError(f"cannot write to {where}: {msg.splitlines()[0]}; "
                              "check the file and directory permissions") from None
 
 

@@ -121,3 +121,25 @@ def test_server_errors_are_one_line(url: str, says: str, pg_server, capsys,
     assert "wrong" not in err  # the password is never shown
     with pytest.raises(StoreError):
         make_engine(url)
+
+
+def _open_store(url: str) -> None:
+    make_engine(url).dispose()
+
+
+def test_many_processes_create_one_new_store_at_once(store_url: str) -> None:
+    """A fleet's first start: eight recorders open the same new store in the same instant."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_open_store, args=(store_url,)) for _ in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 8
+    engine = make_engine(store_url, create=False)
+    with engine.connect() as c:
+        meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
+    engine.dispose()
+    assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
