@@ -97,6 +97,9 @@ def quiet_cancelled_tasks() -> None:
         return
     previous = loop.get_exception_handler()
 
+    if getattr(previous, "dockdrift_quiet", False):
+        return  # a script reload: ours is already in place
+
     def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
         if isinstance(context.get("exception"), asyncio.CancelledError):
             return
@@ -105,8 +108,8 @@ def quiet_cancelled_tasks() -> None:
         else:
             loop.default_exception_handler(context)
 
-    if getattr(previous, "__name__", "") != "handler" or previous is None:
-        loop.set_exception_handler(handler)
+    handler.dockdrift_quiet = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 def _header(headers: http.Headers, name: bytes) -> str | None:
@@ -261,7 +264,8 @@ class DockerRecorder:
             self.allowlist = fresh
 
     def running(self) -> None:
-        self.tracker.probe_soon()
+        if self.tracker.detected is None:  # `dockdrift capture` asked already (probe_now)
+            self.tracker.probe_soon()
         if self._sighup is None:
             try:
                 loop = asyncio.get_running_loop()

@@ -199,10 +199,10 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
     c_obs, c_failed = window_aggregates(engine, current, base)
     b_obs, b_failed = b_counts()
-    from analysis.load import Filter, reads_rollups
+    from analysis.load import reads_rollups
 
     for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
-        if reads_rollups(e, Filter(since=w.start, until=w.end)):
+        if reads_rollups(e, window_filter(w, base)):
             print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
                   " its counts come from the daily rollups (whole days)", file=sys.stderr)
     against = args.against or cfg.options.get("against", "seed")

@@ -33,9 +33,6 @@ class Window:
     end: datetime | None
     recorders: tuple[str, ...] = ()  # only these recorders' exchanges; () = all
 
-    def filter(self) -> Filter:
-        return Filter(since=self.start, until=self.end, recorders=self.recorders)
-
 
 def window_filter(w: Window, base: Filter = EVERYTHING) -> Filter:
     """The window's time range (and recorders) on top of `base` (target, method, route)."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 from analysis.render import write_output
 from db.engine import DEFAULT_DB
 from db.implementations import TARGET_NAMES
-from dockdrift.errors import UsageError
+from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,8 +227,7 @@ def run(args: argparse.Namespace) -> int:
         except AgainstError as exc:
             raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:
-        msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise UsageError(f"cannot read {args.db}: {msg}") from None
+        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     write_output(text, args.output)

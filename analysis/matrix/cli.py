@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from analysis.render import write_output
 from analysis.report_cli import add_filter_arguments, background, make_filter
 from db.engine import DEFAULT_DB
-from dockdrift.errors import UsageError
+from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
     from analysis.matrix.core import Matrix
@@ -140,8 +140,7 @@ def run(args: argparse.Namespace) -> int:
             return _not_enough(m, args)
         text = _render(m, args)
     except SQLAlchemyError as exc:
-        msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise UsageError(f"cannot read {args.db}: {msg}") from None
+        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     write_output(text, args.output)

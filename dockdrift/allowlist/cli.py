@@ -17,7 +17,7 @@ from pathlib import Path
 
 from db.engine import DEFAULT_DB
 from db.implementations import TARGET_NAMES
-from dockdrift.errors import UsageError
+from dockdrift.errors import UsageError, read_error
 
 FORMATS = ("text", "json", "haproxy", "socket-proxy")
 DEFAULT_LISTEN = "unix:///run/docker-allowlist.sock"
@@ -90,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         obs = core.observe(engine, sel)
     except SQLAlchemyError as exc:
-        msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise UsageError(f"cannot read {args.db}: {msg}") from None
+        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     if not obs.routes and not args.allow_empty:
