@@ -27,6 +27,9 @@ def pair_agreement(m: Matrix, ax: Axes | None = None) -> Figure:
     ax.set_yticks(list(ys), labels, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel("rows (routes and probe cases) both implementations answered")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rows are counted, never halved
     ax.set_xlim(0, max(p["rows"] for p in pairs) * 1.25)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
