@@ -1,7 +1,9 @@
 """`--by recorder`: one report (or one drift run) per recorder of a fleet store, side by side.
 
 Each section is the ordinary command restricted to one recorder (`Filter.recorders`), so the
-numbers are exactly what `--recorder NAME` gives; the exit code is the worst of the sections.
+numbers are exactly what `--recorder NAME` gives. Exit codes as the plain commands: 1 when any
+section has undocumented codes (report) or findings (drift), else 3 when no recorder matched or
+a section has too little data to decide (`--min-total`, `--allow-empty`), else 0.
 """
 
 from __future__ import annotations
@@ -37,19 +39,44 @@ def check_format(fmt: str, allowed: tuple[str, ...] = BY_FORMATS) -> None:
                          "those, or --recorder NAME for one recorder's HTML page")
 
 
-def report_sections(engine: Engine, flt: Filter, against: str, fmt: str) -> tuple[str, int]:
-    """Every recorder's report in one output; exit 1 when any section has undocumented codes."""
+def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
+    """Print each shortfall on stderr (as the plain commands do); 3 unless allow_empty."""
+    import sys
+
+    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+
+    for reason in reasons:
+        print(f"dockdrift {command}: not enough data: {reason}", file=sys.stderr)
+    return EXIT_NOT_ENOUGH_DATA if reasons and not allow_empty else 0
+
+
+def no_recorder(flt: Filter | None = None) -> str:
+    what = "under this filter" if flt is not None and any(
+        (flt.since, flt.until, flt.target, flt.method, flt.route, flt.recorders)) else "in the store"
+    return (f"no exchange with a recorder name {what}: nothing to split by recorder "
+            "(stores recorded before schema 2 have none; use the plain command)")
+
+
+def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_total: int = 1,
+                    allow_empty: bool = False) -> tuple[str, int]:
+    """Every recorder's report in one output; exit as `not_enough` and the module says."""
     from analysis import report_render
     from analysis.report_cli import load_report
 
     check_format(fmt)
     names = recorders(engine, flt)
-    texts, docs, code = [], [], 0
+    texts, docs, undocumented, short = [], [], False, []
+    if not [n for n in names if n is not None]:
+        short.append(no_recorder(flt))
     for name in names:
         if name is None:  # Filter.recorders cannot say IS NULL: skip, and say so below
             continue
         report = load_report(engine, replace(flt, recorders=(name,)), against)
-        code = max(code, 1 if report.has_undocumented else 0)
+        undocumented |= report.has_undocumented
+        answered = int(report.summary.get("answered", 0))
+        if answered < min_total:
+            short.append(f"recorder {name}: {answered} answered exchanges, fewer than "
+                         f"--min-total {min_total}")
         if fmt == "json":
             docs.append({"recorder": name, **json.loads(report_render.to_json(report))})
         elif fmt == "csv":
@@ -63,6 +90,8 @@ def report_sections(engine: Engine, flt: Filter, against: str, fmt: str) -> tupl
                     else report_render.to_text(report))
             texts.append(f"{head}\n\n{body}")
     unnamed = None in names
+    enough = not_enough("report", short, allow_empty)  # printed even when code 1 wins
+    code = 1 if undocumented else enough
     if fmt == "json":
         return json.dumps({"by": "recorder", "sections": docs,
                            "unnamed_recorder_rows": unnamed}, indent=2) + "\n", code
@@ -89,13 +118,14 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
         names = [n for n in recorders(probe, Filter()) if n is not None]
     finally:
         probe.dispose()
-    texts, findings, sections = [], [], []
+    texts, findings, sections, short = [], [], [], [] if names else [no_recorder()]
     for name in names:
         one = argparse.Namespace(**{**vars(args), "recorder": [name], "by": None})
         result, engine, b_engine, meta = compute(one, now)
         try:
             for f in result["findings"]:
                 findings.append({"recorder": name, **f})
+            short += [f"recorder {name}: {s['reason']}" for s in result["insufficient"]]
             sections.append({"recorder": name, "baseline": result["baseline"],
                              "current": result["current"], "n_findings": len(result["findings"])})
             if args.format in ("text", "markdown"):
@@ -106,7 +136,8 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
             engine.dispose()
             if b_engine is not engine:
                 b_engine.dispose()
-    code = 1 if findings else 0
+    enough = not_enough("drift", short, args.allow_empty)
+    code = 1 if findings else enough
     if args.format == "json":
         return json.dumps({"by": "recorder", "findings": findings, "sections": sections},
                           indent=2, default=str) + "\n", code

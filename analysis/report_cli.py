@@ -198,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
         from analysis.by_recorder import report_sections
 
         try:
-            text, code = report_sections(engine, flt, args.against, args.format)
+            text, code = report_sections(engine, flt, args.against, args.format,
+                                         args.min_total, args.allow_empty)
         finally:
             engine.dispose()
         write_output(text, args.output)

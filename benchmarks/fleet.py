@@ -2,7 +2,7 @@
 next to the bare SQL floor, and a year of rollups for 100 hosts read by drift.
 
     python benchmarks/fleet.py --url 'postgresql+psycopg://dockdrift@/dockdrift?host=/tmp/dockdrift-postgres/socket&port=5433'
-        [--writers 8] [--seconds 10] [--rows 1000000] [--hosts 100] [--groups 150] [--json]
+        [--writers 8] [--seconds 10] [--rows 1000000] [--replicas 10] [--hosts 100] [--groups 150] [--json]
 
 Each part uses its own fresh database (created and dropped through the server's `postgres`
 role over the unix socket), so nothing of the user's store is touched.
@@ -111,39 +111,140 @@ def _timed(cmd: list[str]) -> tuple[float, int]:
     return time.perf_counter() - t0, r.returncode
 
 
-def scale(url: str, rows: int, workdir: Path) -> dict[str, object]:
+def replicate(db: str, copies: int) -> float:
+    """Grow the imported capture to `copies` times its rows in SQL: copy k gets k microseconds
+    added to started_at and its own uid, so the distributions stay those of the capture at
+    `copies` times the density (generating 10M rows in Python would take an hour here)."""
+    from sqlalchemy import text
+
+    from db.engine import make_engine
+    from db.models import Exchange
+
+    cols = [c.name for c in Exchange.__table__.columns if c.name not in ("id", "started_at", "uid")]
+    names = ", ".join(cols)
+    engine = make_engine(db)
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        top = conn.execute(text("SELECT max(id) FROM exchanges")).scalar()
+        conn.commit()
+        for k in range(1, copies):
+            with conn.begin():
+                conn.execute(text(
+                    f"INSERT INTO exchanges (started_at, uid, {names}) "
+                    f"SELECT started_at + make_interval(secs => :k * 1e-6), uid || '-r' || :k, "
+                    f"{names} FROM exchanges WHERE id <= :top"), {"k": k, "top": top})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE exchanges"))
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
+def scale(url: str, rows: int, workdir: Path, replicas: int = 1,
+          repeat: int = 2, keep: str | None = None) -> dict[str, object]:
+    """`keep`: build the store in this database once and keep it (measure again without the
+    import); otherwise a fresh database, dropped afterwards."""
     from benchmarks.generate import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
     src = workdir / f"fleet-{rows}.sqlite"
     if not src.exists():
         generate(src, rows, days=28.0, end=NOW, drift=True)
-    name, db = fresh_database(url)
+    name, db = kept_database(url, keep) if keep else fresh_database(url)
+    t_import = t_replicate = 0.0
     try:
-        t_import, _ = _timed([str(BIN / "dockdrift"), "import", str(src), "--into", db, "--quiet"])
-        report = min(_timed([str(BIN / "dockdrift"), "report", "--db", db, "--format", "json"])[0]
-                     for _ in range(2))
-        now = NOW.isoformat()
-        drift = min(_timed([str(BIN / "dockdrift"), "drift", "--db", db, "--now", now,
-                            "--format", "json"])[0] for _ in range(2))
-        floor = _floor(db)
+        have = _rows(db) if keep else 0
+        if have not in (rows, rows * replicas):
+            if have:
+                drop_database(url, name)
+                name, db = kept_database(url, keep)  # type: ignore[arg-type]
+            t_import, _ = _timed([str(BIN / "dockdrift"), "import", str(src), "--into", db,
+                                  "--quiet"])
+        if have != rows * replicas and replicas > 1:
+            t_replicate = replicate(db, replicas)
+        out = floors_and_commands(db, repeat)
     finally:
-        drop_database(url, name)
-    return {"rows": rows, "import_s": round(t_import, 1), "import_rows_per_s":
-            round(rows / t_import), "report_s": round(report, 2), "drift_s": round(drift, 2),
-            "floor_s": round(floor, 2)}
+        if not keep:
+            drop_database(url, name)
+    return {"rows": rows * replicas, "imported_rows": rows, "replicas": replicas,
+            "replicate_s": round(t_replicate, 1), "import_s": round(t_import, 1),
+            "import_rows_per_s": round(rows / t_import) if t_import else None, **out}
 
 
-def _floor(db: str) -> float:
-    """The report's GROUP BY alone, in a child with only SQLAlchemy + psycopg loaded."""
-    code = ("import sys,time;from sqlalchemy import create_engine,text;"
-            "e=create_engine(sys.argv[1]);t=time.perf_counter();c=e.connect();"
-            "c.execute(text('SELECT target,method,route,handler,api_version,status_code,count(*) "
-            "FROM exchanges WHERE status_code IS NOT NULL GROUP BY 1,2,3,4,5,6')).all();"
-            "print(time.perf_counter()-t)")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, db], check=True, capture_output=True)
-    return time.perf_counter() - t0
+def kept_database(url: str, name: str) -> tuple[str, str]:
+    from sqlalchemy.engine import make_url
+
+    import psycopg
+
+    try:
+        _admin(url, f"CREATE DATABASE {name} OWNER {make_url(url).username or 'dockdrift'}")
+    except psycopg.errors.DuplicateDatabase:
+        pass
+    return name, make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _rows(db: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM exchanges")).scalar() or 0
+    except Exception:  # no schema yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _psql(db: str) -> list[str]:
+    """A bare `psql` on the store's own server: the floor no report on PostgreSQL can beat."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(db)
+    return ["psql", "-X", "-q", "-A", "-t", "-h", u.query.get("host") or u.host or "localhost",
+            "-p", str(u.query.get("port") or u.port or 5432), "-U", u.username or "dockdrift",
+            "-d", u.database]
+
+
+def floors_and_commands(db: str, repeat: int) -> dict[str, object]:
+    """The report's and drift's GROUP BYs in a bare psql child (the floor; drift's two windows
+    also concurrently, as drift runs them), then the real commands; fastest of `repeat`."""
+    from sqlalchemy import text
+
+    from benchmarks.scale import SQL_6, measure
+    from db.engine import make_engine
+
+    engine = make_engine(db)
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT max(started_at) FROM exchanges")).scalar()
+        rows = conn.execute(text("SELECT count(*) FROM exchanges")).scalar()
+    engine.dispose()
+    end = last + timedelta(seconds=1)
+    w = {"baseline": (end - timedelta(days=8), end - timedelta(days=1)),
+         "current": (end - timedelta(days=1), end)}
+    where = [f"AND started_at >= '{a.isoformat()}' AND started_at < '{b.isoformat()}' "
+             for a, b in w.values()]
+    psql = _psql(db)
+    out: dict[str, object] = {"rows_in_store": rows,
+                              "windows": {k: [a.isoformat(), b.isoformat()] for k, (a, b) in w.items()}}
+    out["floor_report"] = measure([*psql, "-c", SQL_6.format(where="")], repeat)
+    out["floor_drift"] = measure([*psql, *[a for x in where for a in ("-c", SQL_6.format(where=x))]],
+                                 repeat)
+    both = " & ".join(f"{' '.join(map(repr, psql))} -c {SQL_6.format(where=x)!r} >/dev/null"
+                      for x in where)
+    out["floor_drift_concurrent"] = measure(["bash", "-c", both + " & wait"], repeat)
+    exe = str(BIN / "dockdrift")
+    out["report"] = measure([exe, "report", "--db", db, "--format", "json",
+                             "--output", os.devnull], repeat)
+    b, c = w["baseline"], w["current"]
+    out["drift"] = measure([exe, "drift", "--db", db, "--baseline",
+                            f"{b[0].isoformat()}..{b[1].isoformat()}", "--current",
+                            f"{c[0].isoformat()}..{c[1].isoformat()}", "--format", "json",
+                            "--output", os.devnull], repeat)
+    for cmd, floor in (("report", "floor_report"), ("drift", "floor_drift")):
+        out[f"{cmd}_over_floor"] = round(out[cmd]["wall_s"] / out[floor]["wall_s"], 2)
+    out["drift_over_concurrent_floor"] = round(
+        out["drift"]["wall_s"] / out["floor_drift_concurrent"]["wall_s"], 2)
+    return out
 
 
 def rollups(url: str, hosts: int, groups: int) -> dict[str, object]:
@@ -194,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--writers", type=int, default=8)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--replicas", type=int, default=1, help="scale: grow the imported capture "
+                   "to this many copies in SQL (10 with --rows 1000000: a 10M store)")
+    p.add_argument("--repeat", type=int, default=2, help="scale: runs per command (fastest kept)")
+    p.add_argument("--keep", metavar="DATABASE", help="scale: build the store in this database "
+                   "and keep it for the next run (e.g. dd_bench_10m)")
     p.add_argument("--hosts", type=int, default=100)
     p.add_argument("--groups", type=int, default=150)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/dockdrift-bench"))
@@ -203,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     if "inserts" in args.parts:
         out["inserts"] = inserts(args.url, args.writers, args.seconds)
     if "scale" in args.parts:
-        out["scale"] = scale(args.url, args.rows, args.workdir)
+        out["scale"] = scale(args.url, args.rows, args.workdir, args.replicas, args.repeat,
+                             args.keep)
     if "rollups" in args.parts:
         out["rollups"] = rollups(args.url, args.hosts, args.groups)
     print(json.dumps(out, indent=None if args.json else 2))

@@ -177,3 +177,23 @@ def test_matrix_by_recorder_and_recorder_filter(store_url: str, capsys) -> None:
     code, out, _ = run(capsys, "matrix", "--db", store_url, "--recorder", "ci-1", "--format",
                        "json")
     assert code == 3  # one implementation left: not enough to compare
+
+
+def test_by_recorder_exits_3_when_it_cannot_decide(store_url: str, capsys) -> None:
+    """`--by recorder` on nothing to split is "not enough data", as the plain commands are:
+    a cron job must not read an empty output as "all documented"."""
+    from drift_helpers import NOW as DNOW
+
+    make_engine(store_url).dispose()  # an empty store
+    for argv in (["report"], ["drift", "--now", DNOW.isoformat()]):
+        code, out, err = run(capsys, *argv, "--db", store_url, "--by", "recorder",
+                             "--format", "json")
+        assert code == 3, (argv, err)
+        assert "no exchange with a recorder name" in err and json.loads(out)["sections"] == []
+        code, _, _ = run(capsys, *argv, "--db", store_url, "--by", "recorder", "--format",
+                         "json", "--allow-empty")
+        assert code == 0
+    _two_hosts(store_url)
+    code, _, err = run(capsys, "report", "--db", store_url, "--by", "recorder", "--format",
+                       "json", "--min-total", "10000000")
+    assert code == 1 and "recorder host-a:" in err  # undocumented codes win, shortfalls said and "recorder host-b:" in err
