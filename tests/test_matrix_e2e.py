@@ -14,17 +14,16 @@ What the servers answer (measured here):
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import docker_cli, need, start_recorder
+from conftest import IMPLEMENTATIONS, docker_cli, need, start_recorder
 
 from dockdrift.cli import main
 
 pytestmark = pytest.mark.docker
-ENGINE26 = os.environ.get("DOCKDRIFT_ENGINE26_TCP", "tcp://127.0.0.1:2385")
-PODMAN = os.environ.get("DOCKDRIFT_PODMAN_TCP", "tcp://127.0.0.1:2395")
+ENGINE26 = IMPLEMENTATIONS["engine26"].host  # conftest: one registry of servers
+PODMAN = IMPLEMENTATIONS["podman"].host
 CASES = [("inspect-missing", ("inspect", "dd-matrix-missing")),
          ("create-bad-name", ("create", "--name", "dd matrix bad", "busybox:local"))]
 INSPECT = ("inspect-missing", "GET", "/containers/{name:.*}/json")

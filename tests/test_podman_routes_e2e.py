@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import sqlite3
 
 import pytest
-from conftest import need, start_recorder
+from conftest import IMPLEMENTATIONS, need, start_recorder
 
 from dockdrift.cli import main
 
-PODMAN_TCP = os.environ.get("DOCKDRIFT_PODMAN_TCP", "tcp://127.0.0.1:2395")
+PODMAN_TCP = IMPLEMENTATIONS["podman"].host  # conftest: one registry of servers
 MISSING = "dd-tables-missing"
 # (method, path) -> (status, route, route_source prefix); route None: no table knows it
 EXPECTED = {

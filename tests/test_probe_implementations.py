@@ -9,17 +9,17 @@ The servers come from scripts/dockerd26-up.sh and scripts/podman-up.sh
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 
 import pytest
 
-from conftest import IMAGE, need
+from conftest import IMAGE, IMPLEMENTATIONS, need
 from probe_helpers import names, prefix_of, rows, run_probe, with_prefix
 
 
-def _server(var: str, default: str, what: str) -> str:
-    host = os.environ.get(var, default)
+def _server(name: str) -> str:
+    impl = IMPLEMENTATIONS[name]
+    host, var, what = impl.host, impl.env, impl.label
     base = host.replace("tcp://", "http://")
     try:
         with urllib.request.urlopen(f"{base}/images/{IMAGE}/json", timeout=10) as resp:
@@ -33,12 +33,12 @@ def _server(var: str, default: str, what: str) -> str:
 
 @pytest.fixture(scope="module")
 def engine26() -> str:
-    return _server("DOCKDRIFT_ENGINE26_TCP", "tcp://127.0.0.1:2385", "Engine 26.1")
+    return _server("engine26")
 
 
 @pytest.fixture(scope="module")
 def podman() -> str:
-    return _server("DOCKDRIFT_PODMAN_TCP", "tcp://127.0.0.1:2395", "Podman")
+    return _server("podman")
 
 
 def probe_codes(host: str, tmp_path, expected: dict[str, int]) -> dict[str, int | None]:

@@ -5,7 +5,7 @@ a pull and a push to a registry on a closed port of 127.0.0.1, `docker run` exit
 137 and `docker exec` exiting 5: whatever the daemon answers (an error status, or 200 with
 the error inside the stream) is what the store says, and the exit status stored is the one
 `docker run` / `docker exec` exited with. Against dockerd 20.10 always; Engine 26.1 and Podman
-when their ports answer (`DOCKDRIFT_ENGINE26`, `DOCKDRIFT_PODMAN` override them).
+when their ports answer (`DOCKDRIFT_ENGINE26_TCP`, `DOCKDRIFT_PODMAN_TCP` override them).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER_TCP, IMAGE, docker_cli, free_port, need, start_recorder
+from conftest import DOCKER_TCP, IMAGE, IMPLEMENTATIONS, docker_cli, free_port, need, start_recorder
 from fault_helpers import query
 
 pytestmark = [pytest.mark.docker]
 PREFIX = "dd-streams"
-ENGINE26 = os.environ.get("DOCKDRIFT_ENGINE26", "tcp://127.0.0.1:2385")
-PODMAN = os.environ.get("DOCKDRIFT_PODMAN", "tcp://127.0.0.1:2395")
+ENGINE26 = IMPLEMENTATIONS["engine26"].host  # conftest: one registry of servers
+PODMAN = IMPLEMENTATIONS["podman"].host
 
 
 def _answers(host: str) -> bool:
