@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -174,6 +174,17 @@ def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None =
 _SCHEMA_LOCK = 0x646F636B
 
 
+def schema_lock(conn: Connection) -> None:
+    """Take the lock that serialises schema changes, for the rest of `conn`'s transaction:
+    PostgreSQL's advisory lock; on SQLite, the write lock with all the DDL in this one
+    transaction (another process sees the old schema or the whole new one; pysqlite would
+    commit each statement on its own otherwise). Call first in the transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
     """Create the tables and the store's facts once, also when several recorders open one new
     store at the same moment (a fleet's first start): on PostgreSQL under an advisory lock,
@@ -181,12 +192,7 @@ def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
-                elif engine.dialect.name == "sqlite":
-                    # all the DDL in one write transaction: another process sees no tables or
-                    # all of them (pysqlite would commit each CREATE on its own)
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                schema_lock(conn)
                 Base.metadata.create_all(conn)
                 with Session(bind=conn) as s:
                     if s.get(Meta, "schema_version") is None:

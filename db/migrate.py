@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from db.models import SCHEMA_VERSION, Base, Meta
@@ -43,39 +43,53 @@ _ADDED_COLUMNS_V2 = {
 
 
 def migrate(engine: Engine, from_version: int) -> None:
-    """Bring an older store up to SCHEMA_VERSION in place."""
-    if from_version < 1:
-        _to_v1(engine)
-    if from_version < 2:
-        _to_v2(engine)
+    """Bring an older store up to SCHEMA_VERSION in place, once, whoever else opens it.
+
+    A fleet upgraded at once restarts its recorders on the old store together: all the steps
+    run in one transaction under db.engine's schema lock (a PostgreSQL advisory lock, SQLite's
+    IMMEDIATE write lock), and the version is read again inside it, so one process migrates
+    and the others find the work done (without this, they ran the same ALTER TABLE twice).
+    """
+    from db.engine import schema_lock
+
+    with engine.begin() as conn:
+        schema_lock(conn)
+        version = _version(conn)
+        if version >= SCHEMA_VERSION:
+            return  # another process migrated it while this one waited
+        if version < 1:
+            _to_v1(conn)
+        if version < 2:
+            _to_v2(conn)
+        Base.metadata.create_all(conn)
+        with Session(bind=conn) as s:
+            s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            s.flush()
     logging.getLogger("dockdrift").warning(
         "dockdrift: migrated %s in place from schema %d to %d",
         engine.url.render_as_string(hide_password=True), from_version, SCHEMA_VERSION)
 
 
-def _to_v1(engine: Engine) -> None:
-    have = {c["name"] for c in inspect(engine).get_columns("exchanges")}
-    with engine.begin() as conn:
-        for name, sqltype in _ADDED_COLUMNS_V1.items():
+def _version(conn: Connection) -> int:
+    if "dockdrift_meta" not in inspect(conn).get_table_names():
+        return 0
+    value = conn.scalar(select(Meta.value).where(Meta.key == "schema_version"))
+    return int(value) if value and value.isdigit() else 0
+
+
+def _to_v1(conn: Connection) -> None:
+    have = {c["name"] for c in inspect(conn).get_columns("exchanges")}
+    for name, sqltype in _ADDED_COLUMNS_V1.items():
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE exchanges ADD COLUMN {name} {sqltype}"))
+
+
+def _to_v2(conn: Connection) -> None:
+    tables = set(inspect(conn).get_table_names())
+    for table, columns in _ADDED_COLUMNS_V2.items():
+        if table not in tables:
+            continue  # created whole by create_all
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, sqltype in columns.items():
             if name not in have:
-                conn.execute(text(f"ALTER TABLE exchanges ADD COLUMN {name} {sqltype}"))
-    _finish(engine, 1)
-
-
-def _to_v2(engine: Engine) -> None:
-    tables = set(inspect(engine).get_table_names())
-    with engine.begin() as conn:
-        for table, columns in _ADDED_COLUMNS_V2.items():
-            if table not in tables:
-                continue  # created whole by create_all below
-            have = {c["name"] for c in inspect(conn).get_columns(table)}
-            for name, sqltype in columns.items():
-                if name not in have:
-                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sqltype}"))
-    _finish(engine, 2)
-
-
-def _finish(engine: Engine, version: int) -> None:
-    Base.metadata.create_all(engine)
-    with Session(engine) as s, s.begin():
-        s.merge(Meta(key="schema_version", value=str(version)))
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sqltype}"))

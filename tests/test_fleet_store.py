@@ -143,3 +143,53 @@ def test_many_processes_create_one_new_store_at_once(store_url: str) -> None:
         meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
     engine.dispose()
     assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
+
+
+def _schema1_store(url: str) -> None:
+    """A store as dockdrift 0.1 wrote it (schema 1): what a fleet has before an upgrade."""
+    from sqlalchemy import create_engine, text
+
+    from db.engine import to_url
+
+    url = to_url(url)
+    ts = "timestamp" if url.startswith("postgresql") else "datetime"
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(text(f"create table exchanges (id integer primary key, started_at {ts}, "
+                       "method varchar(16), path text, query text, api_version varchar(16), "
+                       "route varchar(128), handler varchar(128), route_source varchar(32), "
+                       "status_code integer, error text, error_message varchar(200), "
+                       "duration_ms float, request_bytes integer, response_bytes integer, "
+                       "hijacked boolean, user_agent varchar(256), server varchar(128), "
+                       "target varchar(16), client varchar(64))"))
+        c.execute(text(f"create table drift_runs (id integer primary key, created_at {ts}, "
+                       f"baseline_start {ts}, baseline_end {ts}, current_start {ts}, "
+                       f"current_end {ts}, n_findings integer, findings_json text, "
+                       "params_json text)"))
+        c.execute(text("create table dockdrift_meta (key varchar(64) primary key, value text)"))
+        c.execute(text("insert into dockdrift_meta values ('schema_version', '1')"))
+        c.execute(text("insert into exchanges (id, started_at, method, path, status_code, "
+                       "hijacked) values (1, '2026-01-01 00:00:00', 'GET', '/_ping', 200, false)"))
+    engine.dispose()
+
+
+def test_many_processes_migrate_one_old_store_at_once(store_url: str) -> None:
+    """The fleet upgraded: eight recorders restart at once on a schema 1 store. One migrates,
+    the others wait for it and find schema 2 (no duplicate ALTER TABLE, no traceback)."""
+    import multiprocessing as mp
+
+    _schema1_store(store_url)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_open_store, args=(store_url,)) for _ in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 8
+    engine = make_engine(store_url, create=False)
+    with engine.connect() as c:
+        meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
+        rows = c.exec_driver_sql("select path, recorder, denied from exchanges").all()
+    engine.dispose()
+    assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
+    assert [tuple(r) for r in rows] == [("/_ping", None, False)]
