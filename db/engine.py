@@ -230,7 +230,9 @@ def update_indexes(engine: Engine) -> list[str]:
         changed += [name for name in OBSOLETE_INDEXES if name in have]
         if not changed:
             return []
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # under the schema lock: recorders upgraded together
+            schema_lock(conn)         # would otherwise create the same index at once
+            have = {i["name"] for i in inspect(conn).get_indexes("exchanges")}
             for index in wanted:
                 if index.name not in have:
                     index.create(conn, checkfirst=True)
