@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Index, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -194,6 +194,9 @@ def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
             with engine.begin() as conn:
                 schema_lock(conn)
                 Base.metadata.create_all(conn)
+                if engine.dialect.name == "postgresql":
+                    for ddl in postgresql_partial_indexes():
+                        conn.execute(text(ddl))
                 with Session(bind=conn) as s:
                     if s.get(Meta, "schema_version") is None:
                         s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -212,6 +215,23 @@ def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
                              "check the file and directory permissions") from None
 
 
+def partial_index_ddl(index: Index) -> str:
+    """The PostgreSQL twin of one of db.models' SQLite partial indexes, as plain DDL: declaring
+    `postgresql_where` in the model would import the PostgreSQL dialect on every start. The
+    same rare rows (unknown routes, proxy failures, outcomes, denials): without them each of
+    the report's side queries is a full scan of the table on PostgreSQL."""
+    cols = ", ".join(c.name for c in index.columns)
+    where = index.dialect_options["sqlite"]["where"]
+    return f"CREATE INDEX IF NOT EXISTS {index.name} ON exchanges ({cols}) WHERE {where}"
+
+
+def postgresql_partial_indexes() -> list[str]:
+    from db.models import SQLITE_ONLY_INDEXES, Exchange
+
+    return [partial_index_ddl(i) for i in cast(Table, Exchange.__table__).indexes
+            if i.name in SQLITE_ONLY_INDEXES]
+
+
 def update_indexes(engine: Engine) -> list[str]:
     """Create the model's missing indexes on `exchanges` and drop obsolete ones; returns the
     names changed. `create_all` skips existing tables, so a store recorded by an older version
@@ -221,8 +241,9 @@ def update_indexes(engine: Engine) -> list[str]:
     """
     from db.models import SQLITE_ONLY_INDEXES, Exchange
 
+    postgresql = engine.dialect.name == "postgresql"
     wanted = [i for i in cast(Table, Exchange.__table__).indexes
-              if engine.dialect.name == "sqlite" or i.name not in SQLITE_ONLY_INDEXES]
+              if engine.dialect.name == "sqlite" or postgresql or i.name not in SQLITE_ONLY_INDEXES]
     try:
         with engine.connect() as conn:
             have = {i["name"] for i in inspect(conn).get_indexes("exchanges")}
@@ -235,7 +256,10 @@ def update_indexes(engine: Engine) -> list[str]:
             have = {i["name"] for i in inspect(conn).get_indexes("exchanges")}
             for index in wanted:
                 if index.name not in have:
-                    index.create(conn, checkfirst=True)
+                    if postgresql and index.name in SQLITE_ONLY_INDEXES:
+                        conn.execute(text(partial_index_ddl(index)))
+                    else:
+                        index.create(conn, checkfirst=True)
             for name in OBSOLETE_INDEXES:
                 if name in have:
                     conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
