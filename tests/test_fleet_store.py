@@ -127,22 +127,28 @@ def _open_store(url: str) -> None:
     make_engine(url).dispose()
 
 
-def test_many_processes_create_one_new_store_at_once(store_url: str) -> None:
-    """A fleet's first start: eight recorders open the same new store in the same instant."""
+def open_from_processes(url: str, n: int = 8) -> dict[str, str]:
+    """n processes open the store at the same instant; all must succeed. Returns its meta."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_open_store, args=(store_url,)) for _ in range(8)]
+    procs = [ctx.Process(target=_open_store, args=(url,)) for _ in range(n)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
-    assert [p.exitcode for p in procs] == [0] * 8
-    engine = make_engine(store_url, create=False)
+    assert [p.exitcode for p in procs] == [0] * n
+    engine = make_engine(url, create=False)
     with engine.connect() as c:
         meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
     engine.dispose()
     assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
+    return meta
+
+
+def test_many_processes_create_one_new_store_at_once(store_url: str) -> None:
+    """A fleet's first start: eight recorders open the same new store in the same instant."""
+    open_from_processes(store_url)
 
 
 def _schema1_store(url: str) -> None:
@@ -176,20 +182,10 @@ def _schema1_store(url: str) -> None:
 def test_many_processes_migrate_one_old_store_at_once(store_url: str) -> None:
     """The fleet upgraded: eight recorders restart at once on a schema 1 store. One migrates,
     the others wait for it and find schema 2 (no duplicate ALTER TABLE, no traceback)."""
-    import multiprocessing as mp
-
     _schema1_store(store_url)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_open_store, args=(store_url,)) for _ in range(8)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0] * 8
+    open_from_processes(store_url)
     engine = make_engine(store_url, create=False)
     with engine.connect() as c:
-        meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
         rows = c.exec_driver_sql("select path, recorder, denied from exchanges").all()
     engine.dispose()
-    assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
     assert [tuple(r) for r in rows] == [("/_ping", None, False)]
