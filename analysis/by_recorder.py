@@ -51,9 +51,11 @@ def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
 
 
 def no_recorder(flt: Filter | None = None) -> str:
-    what = "under this filter" if flt is not None and any(
-        (flt.since, flt.until, flt.target, flt.method, flt.route, flt.recorders)) else "in the store"
-    return (f"no exchange with a recorder name {what}: nothing to split by recorder "
+    if flt is not None and any((flt.since, flt.until, flt.target, flt.method, flt.route,
+                                flt.recorders)):
+        return ("no exchange with a recorder name matches the filter: nothing to split by "
+                "recorder (check --recorder, --since/--until, --target, --method, --route)")
+    return ("no exchange in the store has a recorder name: nothing to split by recorder "
             "(stores recorded before schema 2 have none; use the plain command)")
 
 

@@ -189,7 +189,7 @@ def test_by_recorder_exits_3_when_it_cannot_decide(store_url: str, capsys) -> No
         code, out, err = run(capsys, *argv, "--db", store_url, "--by", "recorder",
                              "--format", "json")
         assert code == 3, (argv, err)
-        assert "no exchange with a recorder name" in err and json.loads(out)["sections"] == []
+        assert "has a recorder name" in err and json.loads(out)["sections"] == []
         code, _, _ = run(capsys, *argv, "--db", store_url, "--by", "recorder", "--format",
                          "json", "--allow-empty")
         assert code == 0
