@@ -147,3 +147,28 @@ def test_saturation_summary_and_instruction_workloads_build() -> None:
     for kind in instructions.WORKLOADS:
         flows = instructions._flows(kind, 2)
         assert len(flows) == 2 and all(chunks for _, chunks in flows)
+
+
+def test_fleet_benchmark_scale_and_replicas_end_to_end(pg_server, tmp_path: Path) -> None:
+    """benchmarks/fleet.py scale on a tiny capture: import, replicate in SQL, psql floors, the
+    real report and drift; `--keep` reuses the built database (no timings checked)."""
+    from pg_fixtures import pg_url
+
+    url, keep = pg_url("dockdrift"), "dd_bench_smoke"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "fleet.py"), "scale", "--url", url,
+           "--rows", "1500", "--replicas", "3", "--repeat", "1", "--keep", keep,
+           "--workdir", str(tmp_path), "--json"]
+    try:
+        for built in (False, True):
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, r.stderr[-2000:]
+            s = json.loads(r.stdout)["scale"]
+            assert s["rows"] == s["rows_in_store"] == 4500
+            assert (s["import_s"] == 0.0) is built  # the second run measures the kept store
+            for part in ("floor_report", "floor_drift", "floor_drift_concurrent", "report",
+                         "drift"):
+                assert s[part]["exit"] in (0, 1) and s[part]["wall_s"] > 0, (part, s[part])
+    finally:
+        from benchmarks.fleet import drop_database
+
+        drop_database(url, keep)
