@@ -41,6 +41,19 @@ def _sha_through(host: str, *args: str) -> str:
     return digest.hexdigest()
 
 
+def import_random_image(host: str, tmp_path, tag: str, size: int, timeout: float) -> None:
+    """`docker import` of a rootfs holding one random file of `size` bytes, streamed through
+    tar (never in memory); the file is deleted afterwards, the image kept as `tag`."""
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    _random_file(rootfs / "blob", size)
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run([DOCKER, "-H", host, "import", "-", tag], stdin=tar.stdout,
+                              capture_output=True, timeout=timeout)
+    assert tar.wait(60) == 0 and imported.returncode == 0, imported.stderr
+    (rootfs / "blob").unlink()
+
+
 def test_large_bodies_flat_memory_and_intact(recorder, tmp_path):
     host, pid = recorder.host, recorder.proc.pid
     docker_cli(host, "rm", "-f", NAME)
@@ -69,14 +82,7 @@ def test_image_save_and_load_flat_memory_and_intact(docker_host, recorder, tmp_p
     """`docker save` (a streamed response) and `docker load` (a streamed request) of a
     ~200 MB image through the recorder: identical bytes to a direct save, flat proxy memory."""
     tag = "dd5-large-image:save"
-    rootfs = tmp_path / "rootfs"
-    rootfs.mkdir()
-    _random_file(rootfs / "blob", 200 * MB)
-    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run([DOCKER, "-H", docker_host, "import", "-", tag], stdin=tar.stdout,
-                              capture_output=True, timeout=300)
-    assert tar.wait(60) == 0 and imported.returncode == 0, imported.stderr
-    (rootfs / "blob").unlink()
+    import_random_image(docker_host, tmp_path, tag, 200 * MB, timeout=300)
     pid, saved = recorder.proc.pid, tmp_path / "saved.tar"
     try:
         start = proc_stats(pid)["hwm_kb"]

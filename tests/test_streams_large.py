@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import DOCKER, IMAGE, docker_cli
 from fault_helpers import proc_stats, query
-from test_large_bodies import MB, _random_file, _sha_through
+from test_large_bodies import MB, _sha_through, import_random_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 TAG = "dd-streams-large:load"
@@ -30,14 +30,7 @@ def _sha_file(path: Path) -> str:
 
 
 def test_300mb_load_through_the_scanner(docker_host: str, recorder, tmp_path: Path) -> None:
-    rootfs = tmp_path / "rootfs"
-    rootfs.mkdir()
-    _random_file(rootfs / "blob", 300 * MB)
-    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run([DOCKER, "-H", docker_host, "import", "-", TAG], stdin=tar.stdout,
-                              capture_output=True, timeout=600)
-    assert tar.wait(60) == 0 and imported.returncode == 0, imported.stderr
-    (rootfs / "blob").unlink()
+    import_random_image(docker_host, tmp_path, TAG, 300 * MB, timeout=600)
     saved = tmp_path / "saved.tar"
     try:
         with open(saved, "wb") as out:
