@@ -61,30 +61,20 @@ class TargetTracker:
         self.upstream, self.tls, self.name = upstream, tls, name
 
     def kind(self, server_header: str | None) -> str | None:
-        if self.forced:
-            return self.forced
-        if self.detected:
-            return self.detected
-        found = _server_header(server_header)
-        return found[0] if found else None
+        return self.kind_and_version(server_header)[0]
 
     def target_version(self, server_header: str | None) -> str | None:
         """The implementation's version: what /version said, else the Server header's."""
-        kind = self.kind(server_header)
-        if self.detected and self.detected == kind:
-            return self.version
-        found = _server_header(server_header)
-        return found[1] if found and found[0] == kind else None
+        return self.kind_and_version(server_header)[1]
 
     def kind_and_version(self, server_header: str | None) -> tuple[str | None, str | None]:
-        """`kind` and `target_version` in one call (the recorder asks for both per exchange)."""
-        kind = self.forced or self.detected
-        if kind is None:
-            found = _server_header(server_header)
-            kind = found[0] if found else None
+        """The upstream's kind (forced, else detected, else the Server header's) and its
+        version (/version's when that is the kind, else the header's when it names the same
+        kind), in one call: the recorder asks for both per exchange."""
+        found = _server_header(server_header)
+        kind = self.forced or self.detected or (found[0] if found else None)
         if self.detected and self.detected == kind:
             return kind, self.version
-        found = _server_header(server_header)
         return kind, (found[1] if found and found[0] == kind else None)
 
     def wants_body(self, path: str) -> bool:
