@@ -18,17 +18,16 @@ Podman's `/containers/{name}/json` is Docker's `/containers/{name:.*}/json`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import lru_cache
 
 import pandas as pd
 
+from db.routes import route_shape
 from db.tables import version_key
 
 SEED_VERSION = "1.22"
 KINDS = ("seed", "spec", "own", "podman")
-_VAR = re.compile(r"\{\w+(?::(?:[^{}]|\{[^{}]*\})+)?\}")
 
 DocInfo = tuple[str, bool, bool, tuple[int, ...]]  # table, in_table, absent, codes
 
@@ -37,15 +36,6 @@ class AgainstError(ValueError):
     """`--against` names a table that does not exist; the message lists the ones that do."""
 
 
-@lru_cache(maxsize=4096)
-def route_shape(route: str) -> str:
-    """A template with its variables blanked: `/volumes/{volumename:.*}` -> `/volumes/{}`.
-
-    The tables name and constrain the same variable differently (`{networkid:.*}`,
-    `{id:.+}`, `{id}`, Podman's one-segment `{name}`); a route is the same route whatever its
-    variables are called or match.
-    """
-    return _VAR.sub("{}", route)
 
 
 def table_versions(documented: pd.DataFrame, source: str) -> list[str]:

@@ -34,6 +34,17 @@ class RouteMatch:
     source: str | None  # "seed-v1.22", "spec-v1.55", "podman-v4.3.1", ... or None: no table
 
 
+@lru_cache(maxsize=4096)
+def route_shape(route: str) -> str:
+    """A template with its variables blanked: `/volumes/{volumename:.*}` -> `/volumes/{}`.
+
+    The tables name and constrain the same variable differently (`{networkid:.*}`,
+    `{id:.+}`, `{id}`, Podman's one-segment `{name}`); a route is the same route whatever its
+    variables are called or match.
+    """
+    return _VAR.sub("{}", route)
+
+
 def template_regex(template: str) -> str:
     """A mux template as an (unanchored) regex with no capturing groups."""
     out, pos = [], 0

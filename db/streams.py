@@ -18,7 +18,7 @@ import json
 import re
 from functools import lru_cache
 
-from db.routes import match
+from db.routes import match, route_shape
 
 BODY_HEAD = 512  # bytes of a 4xx/5xx body kept in memory, never on disk
 # /version and /info answers are 0.8-3 KB (Components, Plugins): their JSON is only readable
@@ -47,14 +47,6 @@ KINDS: dict[tuple[str, str], str] = {
 # all (one str.endswith call for most traffic).
 _SUFFIXES = ("/build", "/create", "/push", "/load", "/pull", "/upgrade", "/import", "/wait",
              "/json")
-_VAR = re.compile(r"\{\w+(?::(?:[^{}]|\{[^{}]*\})+)?\}")
-
-
-def route_shape(route: str) -> str:
-    """`/images/{name:.*}/push` -> `/images/{}/push` (the variable's name and pattern dropped)."""
-    return _VAR.sub("{}", route)
-
-
 @lru_cache(maxsize=512)
 def kind_of_route(method: str, route: str | None) -> str | None:
     """The outcome kind of a route template: messages, wait, libpod-wait, exec or None."""
