@@ -242,8 +242,9 @@ def update_indexes(engine: Engine) -> list[str]:
     from db.models import SQLITE_ONLY_INDEXES, Exchange
 
     postgresql = engine.dialect.name == "postgresql"
+    partial = postgresql or engine.dialect.name == "sqlite"  # both have partial indexes
     wanted = [i for i in cast(Table, Exchange.__table__).indexes
-              if engine.dialect.name == "sqlite" or postgresql or i.name not in SQLITE_ONLY_INDEXES]
+              if partial or i.name not in SQLITE_ONLY_INDEXES]
     try:
         with engine.connect() as conn:
             have = {i["name"] for i in inspect(conn).get_indexes("exchanges")}
@@ -268,12 +269,18 @@ def update_indexes(engine: Engine) -> list[str]:
     return changed
 
 
+def stored_version(conn: Connection, tables: set[str] | None = None) -> int:
+    """The schema version a store says it has (0: written before dockdrift_meta existed)."""
+    if "dockdrift_meta" not in (tables if tables is not None
+                                else set(inspect(conn).get_table_names())):
+        return 0
+    value = conn.scalar(select(Meta.value).where(Meta.key == "schema_version"))
+    return int(value) if value and value.isdigit() else 0
+
+
 def _check_version(engine: Engine, where: str, tables: set[str]) -> None:
-    version = 0
-    if "dockdrift_meta" in tables:
-        with Session(engine) as s:
-            value = s.scalar(select(Meta.value).where(Meta.key == "schema_version"))
-            version = int(value) if value and value.isdigit() else 0
+    with engine.connect() as conn:
+        version = stored_version(conn, tables)
     if version > SCHEMA_VERSION:
         raise StoreError(f"{where} was written by a newer dockdrift (schema {version}, this one "
                          f"reads {SCHEMA_VERSION}): upgrade dockdrift")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from db.models import SCHEMA_VERSION, Base, Meta
@@ -50,11 +50,11 @@ def migrate(engine: Engine, from_version: int) -> None:
     IMMEDIATE write lock), and the version is read again inside it, so one process migrates
     and the others find the work done (without this, they ran the same ALTER TABLE twice).
     """
-    from db.engine import schema_lock
+    from db.engine import schema_lock, stored_version
 
     with engine.begin() as conn:
         schema_lock(conn)
-        version = _version(conn)
+        version = stored_version(conn)
         if version >= SCHEMA_VERSION:
             return  # another process migrated it while this one waited
         if version < 1:
@@ -68,13 +68,6 @@ def migrate(engine: Engine, from_version: int) -> None:
     logging.getLogger("dockdrift").warning(
         "dockdrift: migrated %s in place from schema %d to %d",
         engine.url.render_as_string(hide_password=True), from_version, SCHEMA_VERSION)
-
-
-def _version(conn: Connection) -> int:
-    if "dockdrift_meta" not in inspect(conn).get_table_names():
-        return 0
-    value = conn.scalar(select(Meta.value).where(Meta.key == "schema_version"))
-    return int(value) if value and value.isdigit() else 0
 
 
 def _to_v1(conn: Connection) -> None:

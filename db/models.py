@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
+# Partial indexes declared for SQLite only (sqlite_where); db.engine makes them on PostgreSQL
+# as plain DDL, other databases go without.
 SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied",
                        "ix_exchanges_streams", "ix_exchanges_exits")
 # Rows an allowlist refused (`denied`, never sent to the daemon, status 403 made by dockdrift)
@@ -83,7 +85,8 @@ class Exchange(Base):
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side
         # failures), in the order of its GROUP BY and covering it: those queries read a few
         # thousand entries instead of the whole store (SQLite picks them without ANALYZE).
-        # SQLite only: `postgresql_where` would import the PostgreSQL dialect on every start.
+        # Declared for SQLite only (`postgresql_where` would import the PostgreSQL dialect on
+        # every start); db.engine creates their PostgreSQL twins as plain DDL.
         Index("ix_exchanges_unknown", "target", "method", "status_code", "started_at", "path",
               sqlite_where=text("route IS NULL")).ddl_if(dialect="sqlite"),
         Index("ix_exchanges_failed", "target", "method", "route", "error", "started_at",
