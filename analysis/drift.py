@@ -93,12 +93,19 @@ def apply_filters(counts: pd.DataFrame, params: DriftParams) -> pd.DataFrame:
         return counts
 
     def keep(row: pd.Series) -> bool:
-        if any(fnmatchcase(row.route, pat) for pat in params.ignore_routes):
-            return False
-        return not any(s.matches(row.target, row.method, row.route)
-                       and (not s.codes or row.status_code in s.codes) for s in params.suppress)
+        return not excluded(params, row.target, row.method, row.route, row.status_code)
 
     return counts[counts.apply(keep, axis=1)].reset_index(drop=True)
+
+
+def excluded(params: DriftParams, target: str, method: str, route: str,
+             code: int | None) -> bool:
+    """An ignored route, or a suppressed (route, code) pair (code None: only suppressions
+    without codes apply): never tested, whichever kind of finding."""
+    if any(fnmatchcase(route, pat) for pat in params.ignore_routes):
+        return True
+    return any(s.matches(target, method, route) and (not s.codes or code in s.codes)
+               for s in params.suppress)
 
 
 def paired(baseline: pd.DataFrame, current: pd.DataFrame) -> dict[tuple, np.ndarray]:

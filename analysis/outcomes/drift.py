@@ -13,14 +13,13 @@ together with every other test of the run (Holm by default).
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.compare import UNKNOWN_TARGET
-from analysis.drift import DriftParams, g_test
+from analysis.drift import DriftParams, excluded, g_test
 from analysis.load import Filter
 from analysis.outcomes.load import exit_code_counts, stream_error_counts
 
@@ -32,13 +31,6 @@ if TYPE_CHECKING:
 OUTCOME_KINDS = ("stream_error_shift", "exit_code_shift")
 DEFAULTS = DriftParams()
 EVERYTHING = Filter()
-
-
-def _skip(key: tuple, code: int | None, params: DriftParams) -> bool:
-    t, m, r = key
-    if any(fnmatchcase(r, pat) for pat in params.ignore_routes):
-        return True
-    return any(s.matches(t, m, r) and (not s.codes or code in s.codes) for s in params.suppress)
 
 
 def _table(df: pd.DataFrame, value_cols: list[str]) -> dict[tuple, dict[int, list[int]]]:
@@ -71,8 +63,8 @@ def stream_error_candidates(baseline: pd.DataFrame, current: pd.DataFrame,
     for key in sorted(set(b_tab) & set(c_tab)):
         for code in sorted(set(b_tab[key]) & set(c_tab[key])):
             (n_b, e_b), (n_c, e_c) = b_tab[key][code], c_tab[key][code]
-            if not 200 <= code < 300 or min(n_b, n_c) < params.min_total or _skip(key, code,
-                                                                                  params):
+            if (not 200 <= code < 300 or min(n_b, n_c) < params.min_total
+                    or excluded(params, *key, code)):
                 continue
             test = g_test(np.array([e_b, n_b - e_b]), np.array([e_c, n_c - e_c]),
                           params.min_expected)
@@ -93,7 +85,7 @@ def exit_code_candidates(baseline: pd.DataFrame, current: pd.DataFrame,
         b = np.array([b_tab[key].get(c, [0])[0] for c in codes])
         c = np.array([c_tab[key].get(c, [0])[0] for c in codes])
         n_b, n_c = int(b.sum()), int(c.sum())
-        if min(n_b, n_c) < params.min_total or _skip(key, None, params):
+        if min(n_b, n_c) < params.min_total or excluded(params, *key, None):
             continue
         test = g_test(b, c, params.min_expected)
         if test is None:
