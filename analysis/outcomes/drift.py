@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.compare import UNKNOWN_TARGET
+from analysis.compare import normalize
 from analysis.drift import DriftParams, excluded, g_test
 from analysis.load import Filter
 from analysis.outcomes.load import exit_code_counts, stream_error_counts
@@ -34,11 +34,10 @@ EVERYTHING = Filter()
 
 
 def _table(df: pd.DataFrame, value_cols: list[str]) -> dict[tuple, dict[int, list[int]]]:
-    df = df[df["route"].notna()]
-    target = df["target"].astype(object).where(df["target"].notna(), UNKNOWN_TARGET)
+    df = normalize(df[df["route"].notna()])
     out: dict[tuple, dict[int, list[int]]] = {}
-    cols = [df[c].tolist() for c in ["method", "route", value_cols[0], *value_cols[1:]]]
-    for t, m, r, code, *values in zip(target.tolist(), *cols, strict=True):
+    cols = [df[c].tolist() for c in ["target", "method", "route", *value_cols]]
+    for t, m, r, code, *values in zip(*cols, strict=True):
         slot = out.setdefault((t, m, r), {}).setdefault(int(code), [0] * len(values))
         for i, v in enumerate(values):
             slot[i] += int(v)

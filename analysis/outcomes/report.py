@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.compare import UNKNOWN_TARGET, Report
+from analysis.compare import Report, normalize
 from analysis.outcomes.load import (KEYS, exit_code_counts, stream_error_counts,
                                     stream_error_messages)
 
@@ -33,11 +33,6 @@ def load(engine: Engine, flt: Filter) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
             exit_code_counts(engine, flt))
 
 
-def _keyed(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(target=df["target"].astype(object).where(df["target"].notna(),
-                                                              UNKNOWN_TARGET))
-
-
 def per_route(streams: pd.DataFrame, messages: pd.DataFrame,
               exits: pd.DataFrame, top: int = TOP_MESSAGES) -> dict[tuple, dict]:
     """(target, method, route) -> its outcome figures (only routes that have any)."""
@@ -47,7 +42,7 @@ def per_route(streams: pd.DataFrame, messages: pd.DataFrame,
         return out.setdefault(key, {"stream_errors": {}, "stream_answers": {},
                                     "stream_messages": [], "exit_codes": {}})
 
-    s = _keyed(streams)
+    s = normalize(streams)
     for t, m, r, code, answers, bad in zip(*(s[c].tolist() for c in s.columns), strict=True):
         if code is None or code != code:
             continue
@@ -55,12 +50,12 @@ def per_route(streams: pd.DataFrame, messages: pd.DataFrame,
         e["stream_answers"][int(code)] = e["stream_answers"].get(int(code), 0) + int(answers)
         if bad:
             e["stream_errors"][int(code)] = e["stream_errors"].get(int(code), 0) + int(bad)
-    msgs = _keyed(messages).sort_values("count", ascending=False, kind="stable")
+    msgs = normalize(messages).sort_values("count", ascending=False, kind="stable")
     for t, m, r, text, n in zip(*(msgs[c].tolist() for c in msgs.columns), strict=True):
         lst = entry((t, m, r))["stream_messages"]
         if len(lst) < top:
             lst.append([text if isinstance(text, str) else WITHHELD, int(n)])
-    x = _keyed(exits).sort_values("exit_code")
+    x = normalize(exits).sort_values("exit_code")
     for t, m, r, code, n in zip(*(x[c].tolist() for c in x.columns), strict=True):
         codes = entry((t, m, r))["exit_codes"]
         codes[int(code)] = codes.get(int(code), 0) + int(n)
