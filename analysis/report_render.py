@@ -77,13 +77,6 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
     sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
             _codes(v["only_engine"]), _codes(v["only_swarm"])]
            for v in s.get("swarm_vs_engine", [])]
-    return {**_base_findings(report, undoc, unobs, never, unknown, failures, denied, sve),
-            **outcomes.sections(report)}
-
-
-def _base_findings(report: Report, undoc: list, unobs: list, never: list, unknown: list,
-                   failures: list, denied: list,
-                   sve: list) -> dict[str, tuple[list[str], list[list[object]]]]:
     return {
         "Undocumented codes (observed, not in the table)":
             (["target", "method", "route", "code", "count", "documented"], undoc),
@@ -99,6 +92,7 @@ def _base_findings(report: Report, undoc: list, unobs: list, never: list, unknow
             (["user agent", "client", "method", "route", "refused", "count"], denied),
         "Swarm vs Engine (routes seen on both)":
             (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
+        **outcomes.sections(report),
     }
 
 
