@@ -45,12 +45,21 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def fresh_database(url: str) -> tuple[str, str]:
+def create_database(url: str, name: str, exist_ok: bool = False) -> tuple[str, str]:
+    """A database `name` on the server of `url`, owned by its user; (name, its URL)."""
+    import psycopg
     from sqlalchemy.engine import make_url
 
-    name = f"dd_bench_{uuid.uuid4().hex[:10]}"
-    _admin(url, f"CREATE DATABASE {name} OWNER {make_url(url).username or 'dockdrift'}")
+    try:
+        _admin(url, f"CREATE DATABASE {name} OWNER {make_url(url).username or 'dockdrift'}")
+    except psycopg.errors.DuplicateDatabase:
+        if not exist_ok:
+            raise
     return name, make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(url: str) -> tuple[str, str]:
+    return create_database(url, f"dd_bench_{uuid.uuid4().hex[:10]}")
 
 
 def drop_database(url: str, name: str) -> None:
@@ -149,14 +158,14 @@ def scale(url: str, rows: int, workdir: Path, replicas: int = 1,
     src = workdir / f"fleet-{rows}.sqlite"
     if not src.exists():
         generate(src, rows, days=28.0, end=NOW, drift=True)
-    name, db = kept_database(url, keep) if keep else fresh_database(url)
+    name, db = create_database(url, keep, exist_ok=True) if keep else fresh_database(url)
     t_import = t_replicate = 0.0
     try:
         have = _rows(db) if keep else 0
         if have not in (rows, rows * replicas):
             if have:
                 drop_database(url, name)
-                name, db = kept_database(url, keep)  # type: ignore[arg-type]
+                name, db = create_database(url, name)
             t_import, _ = _timed([str(BIN / "dockdrift"), "import", str(src), "--into", db,
                                   "--quiet"])
         if have != rows * replicas and replicas > 1:
@@ -168,18 +177,6 @@ def scale(url: str, rows: int, workdir: Path, replicas: int = 1,
     return {"rows": rows * replicas, "imported_rows": rows, "replicas": replicas,
             "replicate_s": round(t_replicate, 1), "import_s": round(t_import, 1),
             "import_rows_per_s": round(rows / t_import) if t_import else None, **out}
-
-
-def kept_database(url: str, name: str) -> tuple[str, str]:
-    from sqlalchemy.engine import make_url
-
-    import psycopg
-
-    try:
-        _admin(url, f"CREATE DATABASE {name} OWNER {make_url(url).username or 'dockdrift'}")
-    except psycopg.errors.DuplicateDatabase:
-        pass
-    return name, make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _rows(db: str) -> int:
@@ -210,7 +207,7 @@ def floors_and_commands(db: str, repeat: int) -> dict[str, object]:
     also concurrently, as drift runs them), then the real commands; fastest of `repeat`."""
     from sqlalchemy import text
 
-    from benchmarks.scale import SQL_6, measure
+    from benchmarks.scale import SQL_6, drift_windows, measure
     from db.engine import make_engine
 
     engine = make_engine(db)
@@ -218,9 +215,7 @@ def floors_and_commands(db: str, repeat: int) -> dict[str, object]:
         last = conn.execute(text("SELECT max(started_at) FROM exchanges")).scalar()
         rows = conn.execute(text("SELECT count(*) FROM exchanges")).scalar()
     engine.dispose()
-    end = last + timedelta(seconds=1)
-    w = {"baseline": (end - timedelta(days=8), end - timedelta(days=1)),
-         "current": (end - timedelta(days=1), end)}
+    w = drift_windows(last)
     where = [f"AND started_at >= '{a.isoformat()}' AND started_at < '{b.isoformat()}' "
              for a, b in w.values()]
     psql = _psql(db)

@@ -77,15 +77,20 @@ def measure(cmd: list[str], repeat: int) -> dict:
             "exit": code, "tail": (out if code in (0, 1) else err).strip()[-300:]}
 
 
-def windows(db: Path) -> dict[str, tuple[str, str]]:
+def drift_windows(last: datetime) -> dict[str, tuple[datetime, datetime]]:
     """Drift's default windows (baseline 8d..1d, current 1d..now) relative to the last exchange,
     so a generated store ending now and one ending earlier are measured alike."""
+    end = last + timedelta(seconds=1)
+    return {"baseline": (end - timedelta(days=8), end - timedelta(days=1)),
+            "current": (end - timedelta(days=1), end)}
+
+
+def windows(db: Path) -> dict[str, tuple[str, str]]:
+    """`drift_windows` of a SQLite store, in SQLite's text format."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         last = conn.execute("SELECT max(started_at) FROM exchanges").fetchone()[0]
-    end = datetime.fromisoformat(last) + timedelta(seconds=1)
-    iso = lambda t: t.isoformat(sep=" ")  # noqa: E731  (SQLite's text format)
-    return {"baseline": (iso(end - timedelta(days=8)), iso(end - timedelta(days=1))),
-            "current": (iso(end - timedelta(days=1)), iso(end))}
+    return {k: (a.isoformat(sep=" "), b.isoformat(sep=" "))
+            for k, (a, b) in drift_windows(datetime.fromisoformat(last)).items()}
 
 
 def plans(db: Path, sqls: list[str]) -> list[str]:
