@@ -112,6 +112,9 @@ def _plans(engine: Engine, fn, *args) -> list[str]:  # noqa: ANN001
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return ["\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + s, p))
+                    for s, p in seen]
         return [" / ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p))
                 for s, p in seen]
 
@@ -171,20 +174,7 @@ def test_postgresql_stores_get_the_partial_indexes_and_use_them(pg_store: str) -
         conn.exec_driver_sql("VACUUM ANALYZE exchanges")
     for fn, index in ((load.unknown_routes, "ix_exchanges_unknown"),
                       (load.proxy_failures, "ix_exchanges_failed")):
-        seen: list[tuple[str, object]] = []
-
-        def capture(_c, _cur, statement, parameters, _ctx, _many, seen=seen) -> None:  # noqa: ANN001
-            if statement.lstrip().upper().startswith("SELECT") and "FROM exchanges" in statement:
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            fn(engine, load.Filter())
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-        with engine.connect() as conn:
-            plans = ["\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + s, p))
-                     for s, p in seen]
+        plans = _plans(engine, fn, load.Filter())
         assert plans and all("ix_exchanges_" in p and "Seq Scan" not in p for p in plans), plans
         assert any(index in p for p in plans), plans
     engine.dispose()
