@@ -11,35 +11,22 @@ when their ports answer (`DOCKDRIFT_ENGINE26_TCP`, `DOCKDRIFT_PODMAN_TCP` overri
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import DOCKER_TCP, IMAGE, IMPLEMENTATIONS, docker_cli, free_port, need, start_recorder
+from conftest import (DOCKER_TCP, IMAGE, IMPLEMENTATIONS, docker_cli, free_port,
+                      implementation_host, start_recorder)
 from fault_helpers import query
 
 pytestmark = [pytest.mark.docker]
 PREFIX = "dd-streams"
-ENGINE26 = IMPLEMENTATIONS["engine26"].host  # conftest: one registry of servers
-PODMAN = IMPLEMENTATIONS["podman"].host
+PODMAN = IMPLEMENTATIONS["podman"].host  # conftest: one registry of servers
 
 
-def _answers(host: str) -> bool:
-    hostport = host.removeprefix("tcp://")
-    h, _, p = hostport.rpartition(":")
-    try:
-        with socket.create_connection((h, int(p)), timeout=2):
-            pass
-    except OSError:
-        return False
-    return docker_cli(host, "image", "inspect", IMAGE, timeout=30).returncode == 0
-
-
-@pytest.fixture(params=["dockerd-20.10", "engine-26.1", "podman"], scope="module")
-def daemon(request, docker_host: str) -> str:
-    host = {"dockerd-20.10": docker_host, "engine-26.1": ENGINE26, "podman": PODMAN}[request.param]
-    need(_answers(host), f"no daemon with {IMAGE} at {host} ({request.param})")
-    return host
+@pytest.fixture(params=list(IMPLEMENTATIONS), scope="module")
+def daemon(request) -> str:
+    """Each implementation's endpoint in turn (conftest's registry; need()s it)."""
+    return implementation_host(request.param)
 
 
 @pytest.fixture
@@ -158,8 +145,7 @@ def test_podman_libpod_wait_and_pull(docker_host: str, tmp_path: Path) -> None:
     import http.client
     import json
 
-    need(_answers(PODMAN), f"no Podman with {IMAGE} at {PODMAN}")
-    r = start_recorder(tmp_path / "libpod.sqlite", PODMAN)
+    r = start_recorder(tmp_path / "libpod.sqlite", implementation_host("podman"))
 
     def call(method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=120)
