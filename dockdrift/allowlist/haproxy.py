@@ -32,6 +32,10 @@ defaults
     timeout client-fin 1h        # after the CLI half-closes stdin, output still flows
     timeout server-fin 1h
 """
+# A refused request's body is read (up to 1 s) before the 403: denied at its head while the
+# CLI was still writing a body, the CLI saw "write: broken pipe" instead of the message.
+# Only refused requests reach this rule; allowed ones never wait.
+WAIT_FOR_BODY = "http-request wait-for-body time 1s"
 # lf-string: a JSON body like the daemon's own errors; json(utf8s) escapes the path.
 DENY = ('http-request deny deny_status 403 content-type application/json lf-string '
         '"{\\"message\\":\\"dockdrift allowlist: %[method] %[path,json(utf8s)] is not '
@@ -86,7 +90,8 @@ def to_haproxy(obs: Observed, src: Source, listen: Endpoint, upstream: Endpoint)
                   f"    acl {name} path_reg {rule.regex}",
                   f"    http-request {'allow' if rule.allow else 'deny deny_status 403'} "
                   f"if {{ method {rule.method} }} {name}"]
-    front += ["    # everything else", f"    {DENY}", "    default_backend docker"]
+    front += ["    # everything else", f"    {WAIT_FOR_BODY}", f"    {DENY}",
+              "    default_backend docker"]
     parts = ["\n".join(_header(obs, src)),
              "global\n    maxconn 1024\n    log stderr format short local0 info",
              DEFAULTS.rstrip("\n"), "\n".join(front),
