@@ -12,33 +12,28 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import signal
 import socket
 import ssl
-import sys
 import time
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 try:
-    import db  # noqa: F401
-except ImportError:  # a checkout's addons/ or an install's dockdrift/addons/, loaded by path by
-    # a mitmdump whose environment lacks dockdrift: the folder that holds `db` is two or three up
-    _here = os.path.dirname(os.path.abspath(__file__))
-    for _up in (os.path.dirname(_here), os.path.dirname(os.path.dirname(_here))):
-        if os.path.isfile(os.path.join(_up, "db", "__init__.py")):
-            sys.path.insert(0, _up)
-            break
+    import dockdrift.db  # noqa: F401
+except ImportError as exc:  # mitmdump's Python lacks dockdrift: say so instead of a traceback
+    raise ImportError("dockdrift's recorder needs dockdrift installed in mitmdump's Python "
+                      "(pip install dockdrift into the same environment, or run "
+                      "`dockdrift capture`)") from exc
 
-from db import allowlist
-from db.engine import StoreError, make_engine
-from db.implementations import TARGET_NAMES
-from db.record import build_row
-from db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
-from db.target import TargetTracker, upstream_url_from_mode
-from db.writer import BatchWriter
+from dockdrift.db import allowlist
+from dockdrift.db.engine import StoreError, make_engine
+from dockdrift.db.implementations import TARGET_NAMES
+from dockdrift.db.record import build_row
+from dockdrift.db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
+from dockdrift.db.target import TargetTracker, upstream_url_from_mode
+from dockdrift.db.writer import BatchWriter
 from dockdrift import hijack
 
 log = logging.getLogger("dockdrift")

@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from db.routes import route_shape
-from db.tables import version_key
+from dockdrift.db.routes import route_shape
+from dockdrift.db.tables import version_key
 
 SEED_VERSION = "1.22"
 KINDS = ("seed", "spec", "own", "podman")
@@ -161,7 +161,7 @@ KEY_COLUMNS = ["target", "target_version", "api_version", "method", "route"]
 
 @lru_cache(maxsize=1)
 def _shipped_documented() -> pd.DataFrame:
-    from db.documented import documented_rows
+    from dockdrift.db.documented import documented_rows
 
     cols = ["source", "api_version", "target", "method", "route", "handler", "operation_id",
             "status_code", "absent"]

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, and_, select, true
 
-from db.models import Exchange
+from dockdrift.db.models import Exchange
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
-    from analysis.load import Filter
+    from dockdrift.analysis.load import Filter
 
 BY_FORMATS = ("text", "markdown", "json", "csv")
 NO_NAME = "(unnamed)"
@@ -43,7 +43,7 @@ def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
     """Print each shortfall on stderr (as the plain commands do); 3 unless allow_empty."""
     import sys
 
-    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
 
     for reason in reasons:
         print(f"dockdrift {command}: not enough data: {reason}", file=sys.stderr)
@@ -62,8 +62,8 @@ def no_recorder(flt: Filter | None = None) -> str:
 def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_total: int = 1,
                     allow_empty: bool = False) -> tuple[str, int]:
     """Every recorder's report in one output; exit as `not_enough` and the module says."""
-    from analysis import report_render
-    from analysis.report_cli import load_report
+    from dockdrift.analysis import report_render
+    from dockdrift.analysis.report_cli import load_report
 
     check_format(fmt)
     names = recorders(engine, flt)
@@ -107,9 +107,9 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
     """Drift per recorder: each recorder's baseline against its own current window."""
     import argparse
 
-    from analysis import drift_render
-    from analysis.drift_cli import _open, compute
-    from analysis.load import Filter
+    from dockdrift.analysis import drift_render
+    from dockdrift.analysis.drift_cli import _open, compute
+    from dockdrift.analysis.load import Filter
 
     check_format(args.format, ("text", "markdown", "json"))
     if args.save:

@@ -26,7 +26,7 @@ import pandas as pd
 
 # Which table an exchange is compared with lives in analysis.against; these names stay
 # importable from here (documented imports).
-from analysis.against import (SEED_VERSION, AgainstError, doc_lookup, doc_target,
+from dockdrift.analysis.against import (SEED_VERSION, AgainstError, doc_lookup, doc_target,
                               nearest_version, parse_against, route_shape, spec_versions,
                               with_documented)
 

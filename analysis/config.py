@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from analysis.drift import CORRECTIONS, DriftParams, Suppression
+from dockdrift.analysis.drift import CORRECTIONS, DriftParams, Suppression
 from dockdrift.errors import UsageError
 
 CONFIG_FILE = "dockdrift.toml"
@@ -132,7 +132,7 @@ def check_number(key: str, value: Any, kind: type, lo: float, hi: float, where: 
 
 def check_duration(value: str, where: str) -> float:
     """A positive duration such as 1h, 90m, 1d6h -> seconds (max_gap)."""
-    from analysis.timeparse import parse_duration
+    from dockdrift.analysis.timeparse import parse_duration
 
     try:
         seconds = parse_duration(value).total_seconds()

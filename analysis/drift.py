@@ -24,7 +24,7 @@ from fnmatch import fnmatchcase
 import numpy as np
 import pandas as pd
 
-from analysis.compare import UNKNOWN_TARGET, documented_for
+from dockdrift.analysis.compare import UNKNOWN_TARGET, documented_for
 
 KEYS = ["target", "method", "route"]
 COUNT_COLUMNS = [*KEYS, "status_code", "count"]

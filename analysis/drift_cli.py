@@ -24,16 +24,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.render import write_output
-from db.engine import DEFAULT_DB
+from dockdrift.analysis.render import write_output
+from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from analysis.drift import DriftParams
-    from analysis.drift_store import Window
-    from analysis.load import Filter
+    from dockdrift.analysis.drift import DriftParams
+    from dockdrift.analysis.drift_store import Window
+    from dockdrift.analysis.load import Filter
 
 FORMATS = ["text", "markdown", "html", "json"]
 _OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
@@ -94,7 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
     """Config values overridden by the flags given, each checked like the config's."""
-    from analysis.config import _NUMBERS, check_correction, check_number
+    from dockdrift.analysis.config import _NUMBERS, check_correction, check_number
 
     values: dict[str, Any] = {}
     for key in _OVERRIDES:
@@ -113,7 +113,7 @@ def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
 
 
 def _open(db: str, *, create_tables: bool = False) -> Engine:
-    from db.engine import ensure_schema, make_engine
+    from dockdrift.db.engine import ensure_schema, make_engine
 
     engine = make_engine(db, create=False)
     if create_tables:
@@ -130,8 +130,8 @@ def _has_runs_table(engine: Engine) -> bool:
 def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: Engine,
                     now: datetime) -> tuple[Window, Window]:
     """The two windows from --since-last-run, the flags, the config, or the defaults."""
-    from analysis.drift_store import Window, last_run
-    from analysis.timeparse import parse_window
+    from dockdrift.analysis.drift_store import Window, last_run
+    from dockdrift.analysis.timeparse import parse_window
 
     if args.since_last_run:
         if args.baseline or args.baseline_db:
@@ -169,7 +169,7 @@ def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
 
 
 def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
-    from analysis.config import check_duration
+    from dockdrift.analysis.config import check_duration
 
     text = args.max_gap or options.get("max_gap")
     return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
@@ -177,13 +177,13 @@ def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | N
 
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
-    from analysis.compare import AgainstError
-    from analysis.config import load_config
-    from analysis.drift import documented_sets, find_drift, route_counts
-    from analysis.drift_render import records
-    from analysis.drift_store import window_aggregates, window_filter, window_info
-    from analysis.load import Filter
-    from analysis.report_cli import background, documented_frame
+    from dockdrift.analysis.compare import AgainstError
+    from dockdrift.analysis.config import load_config
+    from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
+    from dockdrift.analysis.drift_render import records
+    from dockdrift.analysis.drift_store import window_aggregates, window_filter, window_info
+    from dockdrift.analysis.load import Filter
+    from dockdrift.analysis.report_cli import background, documented_frame
     from dockdrift.version import version_info
 
     cfg = load_config(args.config)
@@ -199,7 +199,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
     c_obs, c_failed = window_aggregates(engine, current, base)
     b_obs, b_failed = b_counts()
-    from analysis.load import reads_rollups
+    from dockdrift.analysis.load import reads_rollups
 
     for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
         if reads_rollups(e, window_filter(w, base)):
@@ -211,7 +211,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
     b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
-    from analysis.outcomes.drift import window_candidates
+    from dockdrift.analysis.outcomes.drift import window_candidates
 
     extra = window_candidates(b_engine, baseline, engine, current, params, base)
     findings = find_drift(b_routes, c_routes, params, doc, extra)
@@ -228,7 +228,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
 
 def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
                   now: datetime) -> list[dict]:
-    from analysis.gaps import gap_finding, recording_gaps
+    from dockdrift.analysis.gaps import gap_finding, recording_gaps
 
     if max_gap is None:
         return []
@@ -240,8 +240,8 @@ def _sufficiency(result: dict, engines: tuple, windows: tuple, base: Filter,
                  params: DriftParams, routes: tuple) -> dict[str, list]:
     """`insufficient`: windows that cannot decide (exit 3); `untested_routes`: routes too thin
     in a window for a share test."""
-    from analysis.drift_store import window_filter
-    from analysis.sufficiency import untested_routes, window_shortfall
+    from dockdrift.analysis.drift_store import window_filter
+    from dockdrift.analysis.sufficiency import untested_routes, window_shortfall
 
     short = [window_shortfall(e, name, w.db, window_filter(w, base), result[name],
                               params.min_total)
@@ -252,18 +252,18 @@ def _sufficiency(result: dict, engines: tuple, windows: tuple, base: Filter,
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.timeparse import parse_time
+    from dockdrift.analysis.timeparse import parse_time
 
     now = datetime.now(UTC).replace(tzinfo=None)
     if args.now:
         now = parse_time(args.now, now)
     if args.action == "history":
         return run_history(args, now)
-    from analysis import drift_render
-    from analysis.drift_store import save_run
+    from dockdrift.analysis import drift_render
+    from dockdrift.analysis.drift_store import save_run
 
     if getattr(args, "by", None) == "recorder":
-        from analysis.by_recorder import drift_sections
+        from dockdrift.analysis.by_recorder import drift_sections
 
         text, code = drift_sections(args, now)
         write_output(text, args.output)
@@ -288,7 +288,7 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
     """
     import sys
 
-    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
 
     for s in result["insufficient"]:
         print(f"dockdrift drift: not enough data: {s['reason']}", file=sys.stderr)
@@ -303,9 +303,9 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
 
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:
-    from analysis import drift_render
-    from analysis.drift_store import runs
-    from analysis.timeparse import parse_time
+    from dockdrift.analysis import drift_render
+    from dockdrift.analysis.drift_store import runs
+    from dockdrift.analysis.timeparse import parse_time
 
     engine = _open(args.db)
     since = parse_time(args.since, now) if args.since else None
@@ -317,7 +317,7 @@ def run_history(args: argparse.Namespace, now: datetime) -> int:
 def runs_empty():  # noqa: ANN201
     import pandas as pd
 
-    from analysis.drift_store import RUN_COLUMNS
+    from dockdrift.analysis.drift_store import RUN_COLUMNS
 
     return pd.DataFrame(columns=RUN_COLUMNS)
 

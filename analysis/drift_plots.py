@@ -13,8 +13,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from analysis.drift_store import Window, choose_bucket, timeline  # noqa: E402
-from analysis.load import Filter, time_bounds  # noqa: E402
+from dockdrift.analysis.drift_store import Window, choose_bucket, timeline  # noqa: E402
+from dockdrift.analysis.load import Filter, time_bounds  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

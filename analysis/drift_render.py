@@ -6,7 +6,7 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from analysis.render import (color, html_page, html_table, img, md_table, text_table, to_json,
+from dockdrift.analysis.render import (color, html_page, html_table, img, md_table, text_table, to_json,
                              wants_color)
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def to_markdown(result: dict) -> str:
 
 
 def to_html(result: dict, meta: dict, engine: Engine, b_engine: Engine) -> str:
-    from analysis.drift_plots import route_timelines
+    from dockdrift.analysis.drift_plots import route_timelines
 
     sections = [("Windows", "<p>" + "<br>".join(html.escape(_window(n, result[n]))
                                                   for n in ("baseline", "current")) + "</p>")]
@@ -206,7 +206,7 @@ def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
     if fmt == "markdown":
         return f"# dockdrift drift history ({db})\n\n" + md_table(HISTORY_HEADERS, rows) + "\n"
     if fmt == "html":
-        from analysis.drift_plots import history_bars
+        from dockdrift.analysis.drift_plots import history_bars
 
         body = html_table(HISTORY_HEADERS, rows)
         if len(runs):

@@ -13,9 +13,9 @@ import pandas as pd
 from sqlalchemy import Engine, Integer, and_, cast, desc, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from analysis.compare import UNKNOWN_TARGET
-from analysis.load import Filter, observed_and_failed, time_bounds
-from db.models import DriftRun, Exchange
+from dockdrift.analysis.compare import UNKNOWN_TARGET
+from dockdrift.analysis.load import Filter, observed_and_failed, time_bounds
+from dockdrift.db.models import DriftRun, Exchange
 
 # Candidate bucket sizes (seconds) for timelines: the smallest giving at most MAX_BUCKETS.
 BUCKETS = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,

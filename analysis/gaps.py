@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Float, and_, bindparam, cast, func, select, true
 
-from analysis.load import Filter, _dt, time_bounds
-from db.models import Exchange
+from dockdrift.analysis.load import Filter, _dt, time_bounds
+from dockdrift.db.models import Exchange
 
 MAX_REPORTED = 5  # the longest gaps of a window; a dead recorder makes one, a flaky one many
 # window / max_gap above this: the LAG scan instead of index probes. A probe costs ~0.1-0.5 ms,

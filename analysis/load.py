@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, text, true
 
-from db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
+from dockdrift.db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +61,7 @@ def reads_rollups(engine: Engine, flt: Filter) -> bool:
     counts then come from the daily rollups, transparently; callers say so."""
     if flt.until is None:
         return False
-    from db.rollup import pruned_until
+    from dockdrift.db.rollup import pruned_until
 
     try:
         end = pruned_until(engine)

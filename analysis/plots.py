@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.render import PALETTE  # noqa: E402
+from dockdrift.analysis.render import PALETTE  # noqa: E402
 
 
 def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:

@@ -21,17 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from analysis.render import write_output
-from db.engine import DEFAULT_DB
-from db.implementations import TARGET_NAMES
+from dockdrift.analysis.render import write_output
+from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine
 
-    from analysis.compare import Report
-    from analysis.load import Filter
+    from dockdrift.analysis.compare import Report
+    from dockdrift.analysis.load import Filter
 
 FORMATS = ["text", "markdown", "html", "json", "csv"]
 T = TypeVar("T")
@@ -75,7 +75,7 @@ def parse_time(text: str | None, flag: str, now: datetime | None = None) -> date
     """`now`, an age (`7d`, `12h`, `1d6h`) or ISO 8601 -> naive UTC (analysis.timeparse)."""
     if text is None:
         return None
-    from analysis.timeparse import parse_time as parse
+    from dockdrift.analysis.timeparse import parse_time as parse
 
     try:
         return parse(text, now or datetime.now(UTC))
@@ -84,7 +84,7 @@ def parse_time(text: str | None, flag: str, now: datetime | None = None) -> date
 
 
 def make_filter(args: argparse.Namespace) -> Filter:
-    from analysis.load import Filter
+    from dockdrift.analysis.load import Filter
 
     since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
     if since and until and since >= until:
@@ -99,8 +99,8 @@ def documented_frame(engine: Engine) -> pd.DataFrame:
     import pandas as pd
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analysis import load
-    from db.documented import documented_rows, sync_documented
+    from dockdrift.analysis import load
+    from dockdrift.db.documented import documented_rows, sync_documented
 
     try:
         sync_documented(engine)
@@ -118,9 +118,9 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
 
     `observed`: `load.observed_counts(engine, flt)` already running (`background`).
     """
-    from analysis import load
-    from analysis.compare import make_report
-    from analysis.outcomes import report as outcomes
+    from dockdrift.analysis import load
+    from dockdrift.analysis.compare import make_report
+    from dockdrift.analysis.outcomes import report as outcomes
 
     flt = flt or load.Filter()
     step = getattr(progress, "update", lambda _msg: None)
@@ -187,15 +187,15 @@ def background(fn: Callable[..., T], *args: object) -> Callable[[], T]:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analysis import load
-    from db.engine import make_engine
+    from dockdrift.analysis import load
+    from dockdrift.db.engine import make_engine
 
     flt = make_filter(args)
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
     if getattr(args, "by", None) == "recorder":
-        from analysis.by_recorder import report_sections
+        from dockdrift.analysis.by_recorder import report_sections
 
         try:
             text, code = report_sections(engine, flt, args.against, args.format,
@@ -208,9 +208,9 @@ def run(args: argparse.Namespace) -> int:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
         observed = background(load.observed_counts, engine, flt)
-        from analysis import report_render
-        from analysis.compare import AgainstError
-        from analysis.render import Progress, wants_color
+        from dockdrift.analysis import report_render
+        from dockdrift.analysis.compare import AgainstError
+        from dockdrift.analysis.render import Progress, wants_color
 
         if load.reads_rollups(engine, flt):
             print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _shortfalls(engine: Engine, args: argparse.Namespace, flt: Filter,
                 report: Report) -> list[dict]:
-    from analysis.sufficiency import window_shortfall
+    from dockdrift.analysis.sufficiency import window_shortfall
 
     info = {"n_answered": report.summary.get("answered", 0),
             "n_proxy_failures": report.summary.get("proxy_failed", 0)}
@@ -250,7 +250,7 @@ def exit_code(report: Report, allow_empty: bool = False) -> int:
     matched to decide (unless allow_empty), else 0."""
     import sys
 
-    from analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
 
     short = report.summary.get("insufficient") or []
     for s in short:

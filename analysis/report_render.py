@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from analysis import render
-from analysis.compare import Report
-from analysis.outcomes import report as outcomes
+from dockdrift.analysis import render
+from dockdrift.analysis.compare import Report
+from dockdrift.analysis.outcomes import report as outcomes
 
 
 def _s(value: object) -> str:
@@ -218,7 +218,7 @@ def _routes_table(report: Report) -> str:
 
 
 def _finding_html(report: Report, title: str, headers: list[str], body: list) -> str:
-    from analysis import plots
+    from dockdrift.analysis import plots
 
     if title.startswith("Coverage"):
         return (render.html_table(headers, body) + _never_exercised(report.summary)
@@ -233,7 +233,7 @@ def _finding_html(report: Report, title: str, headers: list[str], body: list) ->
 
 def to_html(report: Report) -> str:
     """One self-contained page: verdict, cards, drift first, heat map, tables, charts."""
-    from analysis import plots
+    from dockdrift.analysis import plots
 
     kind = "undocumented" if report.has_undocumented else "documented"
     banner = f'<div class="verdict {kind}">{html.escape(_verdict(report))}</div>'

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from db.implementations import TARGET_NAMES
+from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def table(version: str = SEED) -> pd.DataFrame:
     """One row per route of one documented table; codes as space-separated text."""
     import pandas as pd
 
-    from db import tables
+    from dockdrift.db import tables
 
     if version == SEED:
         rows = tables.read_seed()
@@ -73,7 +73,7 @@ def podman_table(version: str | None = None) -> pd.DataFrame:
     """Podman's table (the newest, or `version`): one row per registered route."""
     import pandas as pd
 
-    from db import podman_tables
+    from dockdrift.db import podman_tables
 
     known = list(podman_tables.podman_files())
     version = version or (known[-1] if known else None)
@@ -128,7 +128,7 @@ def select(df: pd.DataFrame, method: str | None, route: str | None,
 
 
 def render_table(df: pd.DataFrame, fmt: str, title: str) -> str:
-    from analysis import render
+    from dockdrift.analysis import render
 
     headers, rows = list(df.columns), df.astype(str).values.tolist()
     if fmt == "json":
@@ -146,12 +146,12 @@ def render_table(df: pd.DataFrame, fmt: str, title: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.render import write_output
+    from dockdrift.analysis.render import write_output
 
     kind, version = _parse_table(args.table) if args.table else (
         ("seed", SEED) if args.version == SEED else ("spec", args.version))
     if kind == "podman":
-        from db.podman_tables import podman_files
+        from dockdrift.db.podman_tables import podman_files
 
         version = version or next(reversed(podman_files()), None)
         df = select(podman_table(version), args.method, args.route, args.target, False)

@@ -15,8 +15,8 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from analysis.load import Filter, time_bounds
-from db.models import Exchange
+from dockdrift.analysis.load import Filter, time_bounds
+from dockdrift.db.models import Exchange
 
 EXIT_NOT_ENOUGH_DATA = 3
 _FLAGS = ("target", "method", "route")

@@ -67,8 +67,8 @@ def drop_database(url: str, name: str) -> None:
 
 
 def _writer_proc(url: str, seconds: float, recorder: str, out: mp.Queue) -> None:
-    from db.engine import make_engine
-    from db.writer import BatchWriter
+    from dockdrift.db.engine import make_engine
+    from dockdrift.db.writer import BatchWriter
 
     engine = make_engine(url)
     w = BatchWriter(engine, batch_size=500, max_queue=20000, linger=0.05)
@@ -92,7 +92,7 @@ def _writer_proc(url: str, seconds: float, recorder: str, out: mp.Queue) -> None
 def inserts(url: str, writers: int, seconds: float) -> dict[str, object]:
     name, db = fresh_database(url)
     try:
-        from db.engine import make_engine
+        from dockdrift.db.engine import make_engine
 
         make_engine(db).dispose()  # schema once, not raced by 8 processes
         out: mp.Queue = mp.get_context("spawn").Queue()
@@ -126,8 +126,8 @@ def replicate(db: str, copies: int) -> float:
     `copies` times the density (generating 10M rows in Python would take an hour here)."""
     from sqlalchemy import text
 
-    from db.engine import make_engine
-    from db.models import Exchange
+    from dockdrift.db.engine import make_engine
+    from dockdrift.db.models import Exchange
 
     cols = [c.name for c in Exchange.__table__.columns if c.name not in ("id", "started_at", "uid")]
     names = ", ".join(cols)
@@ -208,7 +208,7 @@ def floors_and_commands(db: str, repeat: int) -> dict[str, object]:
     from sqlalchemy import text
 
     from benchmarks.scale import SQL_6, drift_windows, measure
-    from db.engine import make_engine
+    from dockdrift.db.engine import make_engine
 
     engine = make_engine(db)
     with engine.connect() as conn:
@@ -248,8 +248,8 @@ def rollups(url: str, hosts: int, groups: int) -> dict[str, object]:
     """A year of rollups for a fleet, read by drift over two 30-day windows."""
     from sqlalchemy import insert, text
 
-    from db.engine import make_engine
-    from db.models import Rollup, RollupDay
+    from dockdrift.db.engine import make_engine
+    from dockdrift.db.models import Rollup, RollupDay
 
     name, db = fresh_database(url)
     try:

@@ -61,7 +61,7 @@ def _weighted(rng: random.Random, pairs):
 
 def _render(route: str, rng: random.Random) -> str:
     """A concrete request path for a route template (what a client would send)."""
-    from db.routes import _VAR
+    from dockdrift.db.routes import _VAR
 
     def value(m) -> str:
         return rng.choice(IMAGES) if "image" in route or route.startswith("/images") \
@@ -85,8 +85,8 @@ def rng_undocumented(documented: list[int]) -> int:
 
 
 def _route_table() -> tuple[list[tuple[str, str, float]], dict]:
-    from db import tables
-    from db.routes import table_rows
+    from dockdrift.db import tables
+    from dockdrift.db.routes import table_rows
 
     codes: dict = {}
     for r in tables.read_seed():
@@ -105,7 +105,7 @@ def _route_table() -> tuple[list[tuple[str, str, float]], dict]:
 
 def build_pool(size: int, seed: int, shifted: bool = False) -> list[tuple]:
     """Row templates (every column but started_at) drawn from the realistic distributions."""
-    from db.routes import match
+    from dockdrift.db.routes import match
 
     rng = random.Random(seed)
     routes, codes = _route_table()
@@ -151,8 +151,8 @@ def generate(db: Path, rows: int, *, days: float = 28.0, end: datetime | None = 
              drift: bool = False, seed: int = 1, batch: int = 100_000,
              progress: bool | None = None) -> dict:
     """Append `rows` synthetic exchanges to the store at `db` (created if needed)."""
-    from db.documented import sync_documented
-    from db.engine import make_engine
+    from dockdrift.db.documented import sync_documented
+    from dockdrift.db.engine import make_engine
 
     t0 = time.perf_counter()
     engine = make_engine(db)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from db import routes
+from dockdrift.db import routes
 
 FORMAT_VERSION = 1
 DENIED_BODY_MAX = 1 << 20  # bytes of a denied request's body read before its 403
@@ -251,6 +251,6 @@ def body_too_large(content_length: str | None, transfer_encoding: str | None) ->
 
 def dry_run_error(message: str, error: str | None) -> str:
     """The `error` text of an exchange a dry run let through (db.models.DRY_RUN_PREFIX)."""
-    from db.models import DRY_RUN_PREFIX
+    from dockdrift.db.models import DRY_RUN_PREFIX
 
     return f"{DRY_RUN_PREFIX}: {message}" + (f"; {error}" if error else "")

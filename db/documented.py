@@ -7,8 +7,8 @@ import hashlib
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
-from db import podman_tables, tables
-from db.models import DocumentedCode, Meta
+from dockdrift.db import podman_tables, tables
+from dockdrift.db.models import DocumentedCode, Meta
 
 _DIGEST_KEY = "documented_digest"
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from db.models import SCHEMA_VERSION, Base, Meta
+from dockdrift.db.models import SCHEMA_VERSION, Base, Meta
 
 DEFAULT_DB = "dockdrift.sqlite"
 STORE_ID_KEY = "store_id"  # names this store in the uid of its rows once copied elsewhere
@@ -226,7 +226,7 @@ def partial_index_ddl(index: Index) -> str:
 
 
 def postgresql_partial_indexes() -> list[str]:
-    from db.models import SQLITE_ONLY_INDEXES, Exchange
+    from dockdrift.db.models import SQLITE_ONLY_INDEXES, Exchange
 
     return [partial_index_ddl(i) for i in cast(Table, Exchange.__table__).indexes
             if i.name in SQLITE_ONLY_INDEXES]
@@ -239,7 +239,7 @@ def update_indexes(engine: Engine) -> list[str]:
     large store builds the index once. A read-only or busy store is left as it is: the queries
     work without the new indexes, only slower.
     """
-    from db.models import SQLITE_ONLY_INDEXES, Exchange
+    from dockdrift.db.models import SQLITE_ONLY_INDEXES, Exchange
 
     postgresql = engine.dialect.name == "postgresql"
     partial = postgresql or engine.dialect.name == "sqlite"  # both have partial indexes
@@ -285,6 +285,6 @@ def _check_version(engine: Engine, where: str, tables: set[str]) -> None:
         raise StoreError(f"{where} was written by a newer dockdrift (schema {version}, this one "
                          f"reads {SCHEMA_VERSION}): upgrade dockdrift")
     if version < SCHEMA_VERSION:
-        from db.migrate import migrate  # rare path: keep it out of start-up
+        from dockdrift.db.migrate import migrate  # rare path: keep it out of start-up
 
         migrate(engine, version)

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from db.models import SCHEMA_VERSION, Base, Meta
+from dockdrift.db.models import SCHEMA_VERSION, Base, Meta
 
 # Schema 0 is a capture written before dockdrift_meta existed: `exchanges` without the
 # columns added since. Each entry: column name -> SQL type, added with ALTER TABLE.
@@ -42,6 +42,24 @@ _ADDED_COLUMNS_V2 = {
 }
 
 
+# Schema 3: the implementation's API floor, body shapes (keys into the new `shapes` table,
+# made by create_all) and who called (client from the User-Agent, the peer process).
+_ADDED_COLUMNS_V3 = {
+    "exchanges": {
+        "min_api_version": "VARCHAR(16)",
+        "request_shape": "VARCHAR(64)",
+        "response_shape": "VARCHAR(64)",
+        "client_name": "VARCHAR(64)",
+        "client_version": "VARCHAR(64)",
+        "peer_pid": "INTEGER",
+        "peer_uid": "INTEGER",
+        "peer_process": "VARCHAR(128)",
+        "peer_exe": "VARCHAR(256)",
+    },
+    "exchange_rollups": {"min_api_version": "VARCHAR(16)"},
+}
+
+
 def migrate(engine: Engine, from_version: int) -> None:
     """Bring an older store up to SCHEMA_VERSION in place, once, whoever else opens it.
 
@@ -50,7 +68,7 @@ def migrate(engine: Engine, from_version: int) -> None:
     IMMEDIATE write lock), and the version is read again inside it, so one process migrates
     and the others find the work done (without this, they ran the same ALTER TABLE twice).
     """
-    from db.engine import schema_lock, stored_version
+    from dockdrift.db.engine import schema_lock, stored_version
 
     with engine.begin() as conn:
         schema_lock(conn)
@@ -60,7 +78,9 @@ def migrate(engine: Engine, from_version: int) -> None:
         if version < 1:
             _to_v1(conn)
         if version < 2:
-            _to_v2(conn)
+            _add_columns(conn, _ADDED_COLUMNS_V2)
+        if version < 3:
+            _add_columns(conn, _ADDED_COLUMNS_V3)
         Base.metadata.create_all(conn)
         with Session(bind=conn) as s:
             s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -77,9 +97,9 @@ def _to_v1(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE exchanges ADD COLUMN {name} {sqltype}"))
 
 
-def _to_v2(conn: Connection) -> None:
+def _add_columns(conn: Connection, added: dict[str, dict[str, str]]) -> None:
     tables = set(inspect(conn).get_table_names())
-    for table, columns in _ADDED_COLUMNS_V2.items():
+    for table, columns in added.items():
         if table not in tables:
             continue  # created whole by create_all
         have = {c["name"] for c in inspect(conn).get_columns(table)}

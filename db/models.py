@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Partial indexes declared for SQLite only (sqlite_where); db.engine makes them on PostgreSQL
 # as plain DDL, other databases go without.
 SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied",
@@ -72,6 +72,21 @@ class Exchange(Base):
     # A stable identity across copies (`dockdrift import`): NULL for rows recorded here, whose
     # identity is "<store_id>:<id>" (dockdrift_meta.store_id); set on rows copied in.
     uid: Mapped[str | None] = mapped_column(String(64))
+    # Schema 3. The upstream's API floor (/version's MinAPIVersion): the same Engine started
+    # with DOCKER_MIN_API_VERSION=1.44 is another implementation (target, version, floor).
+    min_api_version: Mapped[str | None] = mapped_column(String(16))
+    # Body shapes (field paths and JSON types, never values): keys into `shapes`.
+    request_shape: Mapped[str | None] = mapped_column(String(64))
+    response_shape: Mapped[str | None] = mapped_column(String(64))
+    # Who called: the client family and version read from the User-Agent by data rules
+    # (docker-cli 28.2.2, docker-py 7.1.0, ...), and, where the kernel tells it (unix socket
+    # SO_PEERCRED, loopback TCP via /proc), the process behind the connection: ids and names only.
+    client_name: Mapped[str | None] = mapped_column(String(64))
+    client_version: Mapped[str | None] = mapped_column(String(64))
+    peer_pid: Mapped[int | None] = mapped_column(Integer)
+    peer_uid: Mapped[int | None] = mapped_column(Integer)
+    peer_process: Mapped[str | None] = mapped_column(String(128))  # comm, e.g. docker
+    peer_exe: Mapped[str | None] = mapped_column(String(256))  # /proc/PID/exe, e.g. /usr/bin/docker
 
     # Both cover analysis.load's GROUP BY (no table lookups): the report's query reads the
     # first in group order (14x faster than table lookups at 1M rows), time windows read a
@@ -127,6 +142,7 @@ class Rollup(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # NULL: proxy-side failures
     outcome: Mapped[str | None] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(BigInteger)
+    min_api_version: Mapped[str | None] = mapped_column(String(16))  # schema 3
 
     __table_args__ = (Index("ix_rollups_day", "day", "target", "method", "route"),)
 
@@ -140,6 +156,22 @@ class RollupDay(Base):
     day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     raw_rows: Mapped[int] = mapped_column(BigInteger)
     pruned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Shape(Base):
+    """One distinct body shape: field paths with the JSON types seen at each, never a value.
+
+    `shape` is JSON `{"<path>": ["<type>", ...]}` (paths like `.Config.Labels.*`, `[].Id`);
+    `shape_hash` is a stable digest of it, so exchanges share one row per distinct shape.
+    """
+
+    __tablename__ = "shapes"
+
+    shape_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shape: Mapped[str] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)  # shaped up to a bound
+    stream: Mapped[bool] = mapped_column(Boolean, default=False)  # union of NDJSON messages
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DocumentedCode(Base):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from db.routes import match
+from dockdrift.db.routes import match
 
 ERROR_MESSAGE_MAX = 200
 USER_AGENT_MAX = 256
@@ -157,7 +157,7 @@ def target_from_version_body(body: bytes) -> tuple[str, str] | None:
     """GET /version or /info body -> (target kind, identity) when it says which.
 
     Kept for callers of dockdrift 0.1; db.implementations.from_version_body says more."""
-    from db.implementations import from_version_body
+    from dockdrift.db.implementations import from_version_body
 
     found = from_version_body(body)
     return (found.kind, found.server) if found else None

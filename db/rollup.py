@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
-from db.models import Exchange, Rollup, RollupDay
+from dockdrift.db.models import Exchange, Rollup, RollupDay
 
 DAY = timedelta(days=1)
 GROUP_COLUMNS = ["recorder", "target", "target_version", "method", "route", "handler",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
-from db import podman_tables, tables
+from dockdrift.db import podman_tables, tables
 
 _VERSION_PREFIX = re.compile(r"/v([0-9][0-9.]*)(/.*)?\Z", re.S)
 _VAR = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")

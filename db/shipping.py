@@ -18,8 +18,8 @@ from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from db.engine import STORE_ID_KEY, StoreError
-from db.models import Exchange, Meta
+from dockdrift.db.engine import STORE_ID_KEY, StoreError
+from dockdrift.db.models import Exchange, Meta
 
 BATCH = 5000
 _TABLE = cast(Table, Exchange.__table__)

@@ -18,7 +18,7 @@ import json
 import re
 from functools import lru_cache
 
-from db.routes import match, route_shape
+from dockdrift.db.routes import match, route_shape
 
 BODY_HEAD = 512  # bytes of a 4xx/5xx body kept in memory, never on disk
 # /version and /info answers are 0.8-3 KB (Components, Plugins): their JSON is only readable

@@ -234,7 +234,7 @@ def add_spec(spec_path: Path, routes_csv: Path | None = None, out_dir: Path = DA
 
 def generate_all(shared: Path, out_dir: Path = DATA_DIR) -> list[Path]:
     """Regenerate every data file from ../shared (seed, each released spec, each Podman)."""
-    from db.podman_tables import add_podman
+    from dockdrift.db.podman_tables import add_podman
 
     written = []
     seed = out_dir / SEED_FILE
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in generate_all(args.shared, args.out):
                 print(path)
         elif args.cmd == "add-podman":
-            from db.podman_tables import add_podman
+            from dockdrift.db.podman_tables import add_podman
 
             print(add_podman(args.routes, args.out))
         else:

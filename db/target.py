@@ -15,7 +15,7 @@ import ssl
 import threading
 from functools import lru_cache
 
-from db.implementations import Identity, from_server_header, from_version_body
+from dockdrift.db.implementations import Identity, from_server_header, from_version_body
 
 log = logging.getLogger("dockdrift")
 _IDENTITY_PATH = re.compile(r"(/v[0-9.]+)?/(version|info)(\?.*)?\Z")

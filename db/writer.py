@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.models import Exchange
+from dockdrift.db.models import Exchange
 
 log = logging.getLogger("dockdrift.writer")
 

@@ -163,7 +163,7 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> CaptureConfig:
     if dry_run and not enforce:
         raise UsageError("--dry-run needs --enforce ALLOWLIST.json (what would be denied)")
     if enforce:
-        from db.allowlist import AllowlistError, load
+        from dockdrift.db.allowlist import AllowlistError, load
 
         try:
             load(enforce)  # checked before anything listens; the recorder loads it again

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from db import tables
+from dockdrift.db import tables
 from dockdrift.errors import UsageError
 
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         if args.tables_cmd == "generate":
             written = tables.generate_all(args.shared, args.out)
         elif args.tables_cmd == "add-podman":
-            from db.podman_tables import add_podman
+            from dockdrift.db.podman_tables import add_podman
 
             written = [add_podman(args.routes, args.out)]
         else:

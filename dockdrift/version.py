@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from db.models import SCHEMA_VERSION
+from dockdrift.db.models import SCHEMA_VERSION
 
-FALLBACK_VERSION = "0.2.0"  # keep equal to pyproject.toml's version (a test checks)
+FALLBACK_VERSION = "0.3.0"  # keep equal to pyproject.toml's version (a test checks)
 
 
 @lru_cache(maxsize=1)
@@ -21,7 +21,7 @@ def package_version() -> str:
 
 
 def version_info() -> dict[str, object]:
-    """`{"version": "0.2.0", "schema": 2}`: the `"dockdrift"` key of every JSON output."""
+    """`{"version": "0.3.0", "schema": 3}`: the `"dockdrift"` key of every JSON output."""
     return {"version": package_version(), "schema": SCHEMA_VERSION}
 
 

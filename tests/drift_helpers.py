@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-from db.engine import make_engine
-from db.models import Exchange
+from dockdrift.db.engine import make_engine
+from dockdrift.db.models import Exchange
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)
 INSPECT = ("GET", "/containers/{name:.*}/json")

@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from db.engine import make_engine
-from db.models import Exchange
+from dockdrift.db.engine import make_engine
+from dockdrift.db.models import Exchange
 
 T0 = datetime(2026, 11, 20, 12, 0, 0)
 

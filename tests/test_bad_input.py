@@ -23,10 +23,10 @@ from fault_helpers import get, query, raw_exchange
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.engine import make_engine
-from db.record import _SECRET_QUERY, build_row
-from db.routes import default_router, match
-from db.writer import BatchWriter
+from dockdrift.db.engine import make_engine
+from dockdrift.db.record import _SECRET_QUERY, build_row
+from dockdrift.db.routes import default_router, match
+from dockdrift.db.writer import BatchWriter
 
 METHODS = st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "X\x00"])
 TEMPLATES = set(default_router().templates())
@@ -230,7 +230,7 @@ def test_older_schema_is_migrated_in_place(docker_host: str, tmp_path: Path) -> 
         assert docker_cli(rec.host, "version").returncode == 0
     finally:
         assert rec.stop() == 0
-    assert query(db, "SELECT value FROM dockdrift_meta WHERE key = 'schema_version'") == [("2",)]
+    assert query(db, "SELECT value FROM dockdrift_meta WHERE key = 'schema_version'") == [("3",)]
     old, new = query(db, "SELECT path, request_bytes FROM exchanges WHERE path LIKE '%_ping'"
                          " ORDER BY id LIMIT 1")[0], query(db, "SELECT COUNT(*) FROM exchanges"
                                                              " WHERE server LIKE 'Docker/%'")

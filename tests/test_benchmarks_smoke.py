@@ -45,7 +45,7 @@ def test_generator_writes_realistic_rows_and_injects_drift(tmp_path: Path) -> No
 
 
 def test_generated_rows_are_tagged_like_the_recorder_would(tmp_path: Path) -> None:
-    from db.routes import match
+    from dockdrift.db.routes import match
 
     db = tmp_path / "gen.sqlite"
     generate.generate(db, 500, days=1, progress=False)

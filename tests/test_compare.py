@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from report_helpers import IMPLEMENTATION_ROWS, write_capture
 
-from analysis import load
-from analysis.against import documented_codes_for, with_documented
-from analysis.compare import (AgainstError, compare, distribution, documented_for, make_report,
+from dockdrift.analysis import load
+from dockdrift.analysis.against import documented_codes_for, with_documented
+from dockdrift.analysis.compare import (AgainstError, compare, distribution, documented_for, make_report,
                               nearest_version, route_shape, swarm_vs_engine)
-from db import tables
-from db.documented import sync_documented
-from db.engine import make_engine
+from dockdrift.db import tables
+from dockdrift.db.documented import sync_documented
+from dockdrift.db.engine import make_engine
 
 JSON = "/containers/{name:.*}/json"
 WAIT = "/containers/{name:.*}/wait"

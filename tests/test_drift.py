@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import load_config
-from analysis.drift import DriftParams, Suppression, adjust, find_drift, route_counts
-from analysis.timeparse import parse_duration, parse_time, parse_window
+from dockdrift.analysis.config import load_config
+from dockdrift.analysis.drift import DriftParams, Suppression, adjust, find_drift, route_counts
+from dockdrift.analysis.timeparse import parse_duration, parse_time, parse_window
 from dockdrift.errors import UsageError
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)

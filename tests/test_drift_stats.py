@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.drift import KEYS, DriftParams, find_drift
+from dockdrift.analysis.drift import KEYS, DriftParams, find_drift
 
 SEED = 20261126
 TRIALS = 400  # runs of the null scenario (x 8 routes)
@@ -117,7 +117,7 @@ def test_chi2_sf_matches_scipy() -> None:
     """The drift p-values use a small chi-square survival function instead of importing scipy."""
     from scipy.special import chdtrc
 
-    from analysis.drift import chi2_sf
+    from dockdrift.analysis.drift import chi2_sf
 
     for dof in (1, 2, 3, 5, 8, 13):
         for x in (0.0, 0.01, 0.5, 1.0, 3.84, 10.0, 42.0, 150.0, 700.0):

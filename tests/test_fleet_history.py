@@ -10,9 +10,9 @@ import pytest
 from drift_helpers import INSPECT, add_exchanges
 from sqlalchemy import func, select
 
-from db.engine import make_engine
-from db.models import Exchange, Rollup
-from db.rollup import prune, rollup
+from dockdrift.db.engine import make_engine
+from dockdrift.db.models import Exchange, Rollup
+from dockdrift.db.rollup import prune, rollup
 from dockdrift.cli import main
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)

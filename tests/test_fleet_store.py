@@ -13,10 +13,10 @@ from drift_helpers import NOW, capture
 from report_helpers import write_capture
 from sqlalchemy import func, select
 
-from db.engine import StoreError, make_engine
-from db.models import Exchange
-from db.shipping import store_id
-from db.writer import BatchWriter
+from dockdrift.db.engine import StoreError, make_engine
+from dockdrift.db.models import Exchange
+from dockdrift.db.shipping import store_id
+from dockdrift.db.writer import BatchWriter
 from dockdrift.cli import main
 from pg_fixtures import PG_PORT, pg_url
 
@@ -142,7 +142,7 @@ def open_from_processes(url: str, n: int = 8) -> dict[str, str]:
     with engine.connect() as c:
         meta = dict(c.exec_driver_sql("select key, value from dockdrift_meta").all())
     engine.dispose()
-    assert meta["schema_version"] == "2" and len(meta["store_id"]) == 32
+    assert meta["schema_version"] == "3" and len(meta["store_id"]) == 32
     return meta
 
 
@@ -155,7 +155,7 @@ def _schema1_store(url: str) -> None:
     """A store as dockdrift 0.1 wrote it (schema 1): what a fleet has before an upgrade."""
     from sqlalchemy import create_engine, text
 
-    from db.engine import to_url
+    from dockdrift.db.engine import to_url
 
     url = to_url(url)
     ts = "timestamp" if url.startswith("postgresql") else "datetime"

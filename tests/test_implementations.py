@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from db.implementations import (
+from dockdrift.db.implementations import (
     from_server_header,
     from_version_body,
     implementation_label,
 )
-from db.target import TargetTracker
+from dockdrift.db.target import TargetTracker
 
 ENGINE_20 = {"Version": "20.10.24+dfsg1", "ApiVersion": "1.41", "Components": [
     {"Name": "Engine", "Version": "20.10.24+dfsg1"}, {"Name": "containerd", "Version": "1.6"}]}

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, event, insert
 
-from analysis import load
-from db.engine import OBSOLETE_INDEXES, make_engine, update_indexes
-from db.models import Exchange
+from dockdrift.analysis import load
+from dockdrift.db.engine import OBSOLETE_INDEXES, make_engine, update_indexes
+from dockdrift.db.models import Exchange
 
 NEW = ("ix_exchanges_groups", "ix_exchanges_time_groups", "ix_exchanges_unknown",
        "ix_exchanges_failed")

@@ -97,20 +97,27 @@ def test_wheel_builds_without_warnings_and_carries_addon_and_tables(installed: d
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     assert "dockdrift/addons/docker_recorder.py" in names
-    assert "db/data/seed-v1.22.csv" in names and "db/data/spec-v1.41.csv" in names
-    # pyproject lists its packages: a new one left out would be missing from every install
-    for top in ("db", "analysis", "dockdrift"):
+    assert ("dockdrift/db/data/seed-v1.22.csv" in names
+            and "dockdrift/db/data/spec-v1.41.csv" in names)
+    # One installed package: nothing but dockdrift (and its metadata) at the wheel's top level
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"dockdrift"}, tops
+    # pyproject lists its packages: a new one left out would be missing from every install;
+    # the root folders db/, analysis/ and addons/ are mapped into dockdrift/
+    for top, installed_as in (("db", "dockdrift/db"), ("analysis", "dockdrift/analysis"),
+                              ("addons", "dockdrift/addons"), ("dockdrift", "dockdrift")):
         for init in (ROOT / top).rglob("__init__.py"):
-            rel = init.relative_to(ROOT).as_posix()
+            rel = f"{installed_as}/{init.relative_to(ROOT / top).as_posix()}"
             assert rel in names, f"{rel} is not in the wheel: add it to pyproject's packages"
     for data in (ROOT / "db" / "data").glob("*.csv"):
-        assert f"db/data/{data.name}" in names
+        assert f"dockdrift/db/data/{data.name}" in names
 
 
 def test_imports_come_from_the_install(installed: dict) -> None:
-    code = ("import sys, db, db.tables, analysis, dockdrift, dockdrift.addon_path as a\n"
-            "print(db.__file__, analysis.__file__, dockdrift.__file__, db.tables.DATA_DIR, "
-            "a.addon_path())\n"
+    code = ("import sys, dockdrift, dockdrift.db.tables, dockdrift.analysis\n"
+            "import dockdrift.addon_path as a\n"
+            "print(dockdrift.db.__file__, dockdrift.analysis.__file__, dockdrift.__file__, "
+            "dockdrift.db.tables.DATA_DIR, a.addon_path())\n"
             "import os; print(any(os.path.realpath(p or '.') == %r for p in sys.path))"
             % str(ROOT))
     r = _run([str(installed["venv"] / "bin" / "python"), "-c", code], installed["work"],

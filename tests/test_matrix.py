@@ -1,4 +1,4 @@
-"""analysis.matrix's pure core on the ten-row literal store (tests/matrix_helpers.py says what
+"""dockdrift.analysis.matrix's pure core on the ten-row literal store (tests/matrix_helpers.py says what
 differs and why) and on a few hand-written aggregates."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from matrix_helpers import E, P, exchange_dicts, write_store
 
-from analysis.load import Filter
-from analysis.matrix import load
-from analysis.matrix.cli import load_matrix
-from analysis.matrix.core import UnknownImplementation, build_matrix, verdict
-from db.engine import make_engine
+from dockdrift.analysis.load import Filter
+from dockdrift.analysis.matrix import load
+from dockdrift.analysis.matrix.cli import load_matrix
+from dockdrift.analysis.matrix.core import UnknownImplementation, build_matrix, verdict
+from dockdrift.db.engine import make_engine
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_postgresql_gives_the_same_matrix(engine, pg_store):
     from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
-    from db.models import Exchange
+    from dockdrift.db.models import Exchange
 
     pg = make_engine(pg_store)
     try:
@@ -147,5 +147,5 @@ def test_two_implementations_sharing_no_request_decide_nothing():
     m = build_matrix(counts)
     assert m.implementations == [E, P] and m.summary["only_in"] == 2
     assert not m.enough_data and m.summary["verdict"] == "not enough data"
-    from analysis.matrix.render import verdict_line
+    from dockdrift.analysis.matrix.render import verdict_line
     assert "no request was answered by two implementations" in verdict_line(m)

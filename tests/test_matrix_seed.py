@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from analysis.matrix.seed import NO_API, parse_seed_text
-from db import tables
-from db.engine import make_engine
-from db.models import Exchange
+from dockdrift.analysis.matrix.seed import NO_API, parse_seed_text
+from dockdrift.db import tables
+from dockdrift.db.engine import make_engine
+from dockdrift.db.models import Exchange
 from dockdrift.cli import main
 
 SWARM, ENGINE = "swarm 1.2.9", "engine 1.10.3"

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from analysis.drift import DriftParams, find_drift
-from analysis.outcomes.drift import exit_code_candidates, stream_error_candidates
-from analysis.outcomes.load import exit_code_counts, stream_error_counts
-from db.engine import make_engine
-from db.models import Exchange
-from db.record import build_row
+from dockdrift.analysis.drift import DriftParams, find_drift
+from dockdrift.analysis.outcomes.drift import exit_code_candidates, stream_error_candidates
+from dockdrift.analysis.outcomes.load import exit_code_counts, stream_error_counts
+from dockdrift.db.engine import make_engine
+from dockdrift.db.models import Exchange
+from dockdrift.db.record import build_row
 from dockdrift.cli import main
 
 NOW = datetime(2026, 11, 22, 12, 0, 0)
@@ -120,7 +120,7 @@ def test_report_html_and_csv_show_outcomes(capture: Path, tmp_path: Path, capsys
 def test_heatmap_splits_a_200_cell() -> None:
     import pandas as pd
 
-    from analysis.plots import heatmap
+    from dockdrift.analysis.plots import heatmap
 
     routes = pd.DataFrame([{"target": "engine", "method": "POST", "route": "/build",
                             "observed": {200: 80}, "documented": (200,), "undocumented": (),
@@ -131,7 +131,7 @@ def test_heatmap_splits_a_200_cell() -> None:
 
 def test_drift_finds_both_shifts(capture: Path) -> None:
     engine = make_engine(capture, create=False)
-    from analysis.load import Filter
+    from dockdrift.analysis.load import Filter
 
     b, c = Filter(until=NOW - timedelta(days=1)), Filter(since=NOW - timedelta(days=1))
     params = DriftParams()
@@ -169,6 +169,6 @@ def test_drift_cli_reports_outcome_shifts_and_nothing_on_same_windows(capture: P
 def pd_empty():  # noqa: ANN201
     import pandas as pd
 
-    from analysis.drift import COUNT_COLUMNS
+    from dockdrift.analysis.drift import COUNT_COLUMNS
 
     return pd.DataFrame(columns=COUNT_COLUMNS)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from db import routes, tables
+from dockdrift.db import routes, tables
 from dockdrift.probe.cases import CASES, PROBE_VERSION, select
 from dockdrift.probe.client import BAD_JSON, Client
 from dockdrift.probe.model import Vars, render_body, render_path

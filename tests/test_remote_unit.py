@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from db.target import upstream_from_mode, upstream_url_from_mode
+from dockdrift.db.target import upstream_from_mode, upstream_url_from_mode
 from dockdrift import capture
 from dockdrift.errors import UsageError
 from dockdrift.upstream import client_lines, context, resolve, ssh

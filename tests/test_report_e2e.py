@@ -18,8 +18,8 @@ import sqlite3
 
 import pytest
 
-from analysis.compare import route_shape
-from db import tables
+from dockdrift.analysis.compare import route_shape
+from dockdrift.db import tables
 from dockdrift.cli import main
 
 pytestmark = pytest.mark.docker

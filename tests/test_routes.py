@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from db.routes import Router, default_router, match, split_version, template_regex
+from dockdrift.db.routes import Router, default_router, match, split_version, template_regex
 
 _VAR = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 segment = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_.:"),
@@ -152,7 +152,7 @@ def test_podman_catch_alls_do_not_tag() -> None:
 
 def test_docker_tagging_is_unchanged_by_podman() -> None:
     """Every Docker template built into a path tags exactly as the Docker tables alone do."""
-    from db.routes import table_rows
+    from dockdrift.db.routes import table_rows
 
     docker_only = Router(table_rows())
     for method, template in docker_only.templates():

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import insert
 
 from benchmarks.generate import generate
-from db.engine import ensure_schema, make_engine
-from db.models import Exchange
+from dockdrift.db.engine import ensure_schema, make_engine
+from dockdrift.db.models import Exchange
 from dockdrift.cli import main
 from dockdrift.version import package_version, version_info, version_line
 from drift_helpers import INSPECT, NOW, add_exchanges
@@ -203,8 +203,8 @@ def test_recording_gap_found_inside_the_window(capsys, tmp_path: Path) -> None:
 
 def test_both_gap_plans_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Index probes (the usual plan) and the LAG scan (long windows) find the same gaps."""
-    from analysis import gaps
-    from analysis.load import Filter
+    from dockdrift.analysis import gaps
+    from dockdrift.analysis.load import Filter
 
     db = tmp_path / "plans.sqlite"
     steady(db, NOW - timedelta(days=3), NOW - timedelta(days=2), every=timedelta(minutes=7))
@@ -349,8 +349,8 @@ def pg_url():  # noqa: ANN201
 
 def test_exit_3_and_gaps_on_postgresql(capsys, pg_url: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis import gaps
-    from analysis.load import Filter
+    from dockdrift.analysis import gaps
+    from dockdrift.analysis.load import Filter
 
     ensure_schema(make_engine(pg_url), create=True)
     rc, out, err = drift(capsys, pg_url, *WINDOWS)  # an empty store

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.engine import StoreError, make_engine
-from db.models import Exchange
-from db.writer import BatchWriter
+from dockdrift.db.engine import StoreError, make_engine
+from dockdrift.db.models import Exchange
+from dockdrift.db.writer import BatchWriter
 
 
 def row(i: int = 0) -> dict:
@@ -70,7 +70,7 @@ def test_old_schema_is_migrated_in_place(tmp_path: Path) -> None:
         cols = {r[1] for r in c.exec_driver_sql("PRAGMA table_info(exchanges)")}
         version = c.exec_driver_sql(
             "select value from dockdrift_meta where key='schema_version'").scalar()
-    assert {"user_agent", "hijacked", "error_message", "client"} <= cols and version == "2"
+    assert {"user_agent", "hijacked", "error_message", "client"} <= cols and version == "3"
     assert {"target_version", "probe_case", "stream_error", "exit_code", "recorder"} <= cols
     assert count(engine) == 1
 
@@ -104,8 +104,10 @@ def test_schema1_store_is_migrated_to_schema2(tmp_path: Path) -> None:
         row = c.exec_driver_sql("select target, target_version, denied from exchanges").one()
     assert {"target_version", "probe_case", "stream_error", "stream_error_count", "exit_code",
             "recorder", "denied"} <= cols
-    assert "dockdrift_version" in runs and version == "2"
+    assert "dockdrift_version" in runs and version == "3"
     assert tuple(row) == ("engine", None, 0)
+    assert {"min_api_version", "request_shape", "response_shape", "client_name",
+            "client_version", "peer_pid", "peer_uid", "peer_process", "peer_exe"} <= cols
 
 
 def test_writer_flushes_batches_and_closes_twice(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from db import streams
-from db.record import build_row
-from db.streams import MAX_LINE, MessageScanner, exit_status, outcome_kind
+from dockdrift.db import streams
+from dockdrift.db.record import build_row
+from dockdrift.db.streams import MAX_LINE, MessageScanner, exit_status, outcome_kind
 
 ERR = (b'{"errorDetail":{"code":1,"message":"The command \'/bin/sh -c exit 3\' returned a '
        b'non-zero code: 3"},"error":"The command \'/bin/sh -c exit 3\' returned a non-zero '

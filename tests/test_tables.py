@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from db import podman_tables, tables
+from dockdrift.db import podman_tables, tables
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 needs_shared = pytest.mark.skipif(not (SHARED / "seed").is_dir(), reason="../shared not present")

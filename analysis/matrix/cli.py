@@ -24,13 +24,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.render import write_output
-from analysis.report_cli import add_filter_arguments, background, make_filter
-from db.engine import DEFAULT_DB
+from dockdrift.analysis.render import write_output
+from dockdrift.analysis.report_cli import add_filter_arguments, background, make_filter
+from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
-    from analysis.matrix.core import Matrix
+    from dockdrift.analysis.matrix.core import Matrix
 
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
 AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
@@ -66,11 +66,11 @@ def load_matrix(engine: object, flt: object = None, against: str = "own",
     `counts`: a function returning `load.matrix_counts(...)` already running (`background`).
     Raises AgainstError, UnknownImplementation.
     """
-    from analysis.load import Filter
-    from analysis.matrix import load
-    from analysis.matrix.core import build_matrix
-    from analysis.matrix.documented import check_against
-    from analysis.report_cli import documented_frame
+    from dockdrift.analysis.load import Filter
+    from dockdrift.analysis.matrix import load
+    from dockdrift.analysis.matrix.core import build_matrix
+    from dockdrift.analysis.matrix.documented import check_against
+    from dockdrift.analysis.report_cli import documented_frame
 
     flt = flt or Filter()
     documented = documented_frame(engine)  # type: ignore[arg-type]
@@ -84,23 +84,23 @@ def load_matrix(engine: object, flt: object = None, against: str = "own",
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:
-    from analysis.matrix import render
+    from dockdrift.analysis.matrix import render
 
     if args.format == "seed":
         return _seed(m, args.compare)
     if args.format == "html":
-        from analysis.matrix.page import to_html
+        from dockdrift.analysis.matrix.page import to_html
 
         return to_html(m)
     if args.format == "text":
-        from analysis.render import wants_color
+        from dockdrift.analysis.render import wants_color
 
         return render.to_text(m, args.output is None and wants_color())
     return render.FORMATS[args.format](m)
 
 
 def _seed(m: Matrix, compare: list[str] | None) -> str:
-    from analysis.matrix.seed import seed_rows, to_seed_text
+    from dockdrift.analysis.matrix.seed import seed_rows, to_seed_text
     from dockdrift.version import version_info
 
     if compare is None and len(m.implementations) != 2:
@@ -116,8 +116,8 @@ def _seed(m: Matrix, compare: list[str] | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analysis.matrix import load
-    from db.engine import make_engine
+    from dockdrift.analysis.matrix import load
+    from dockdrift.db.engine import make_engine
 
     flt = make_filter(args)
     wanted = list(args.compare) if args.compare else args.implementation
@@ -129,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         counts = background(load.matrix_counts, engine, flt, args.include_setup,
                             getattr(args, "by", None) == "recorder")
-        from analysis.compare import AgainstError
-        from analysis.matrix.core import UnknownImplementation
+        from dockdrift.analysis.compare import AgainstError
+        from dockdrift.analysis.matrix.core import UnknownImplementation
 
         try:
             m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
     """Exit 3 (0 with --allow-empty): one line on stderr; the data formats still say so."""
-    from analysis.matrix.render import verdict_line
+    from dockdrift.analysis.matrix.render import verdict_line
 
     n = m.summary.get("exchanges", 0)
     why = ("no exchanges in the store for these filters" if not n else verdict_line(m))

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.compare import _plain
-from analysis.matrix.documented import documented_codes
-from db.implementations import implementation_label
+from dockdrift.analysis.compare import _plain
+from dockdrift.analysis.matrix.documented import documented_codes
+from dockdrift.db.implementations import implementation_label
 
 ROW_KEYS = ["method", "route", "case"]
 ROW_COLUMNS = ROW_KEYS + ["handler", "verdict", "agree", "seen_by", "only_in", "not_seen_by",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.against import parse_against, spec_versions, table_versions, with_documented
+from dockdrift.analysis.against import parse_against, spec_versions, table_versions, with_documented
 
 KEY_COLUMNS = ["target", "target_version", "method", "route", "api_version"]
 DOC_COLUMNS = KEY_COLUMNS + ["table", "absent", "codes"]

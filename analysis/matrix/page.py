@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import html
 
-from analysis import render
-from analysis.matrix.core import Matrix
-from analysis.matrix.render import pair_table, side_table, footer, headline, row_name, verdict_line
+from dockdrift.analysis import render
+from dockdrift.analysis.matrix.core import Matrix
+from dockdrift.analysis.matrix.render import pair_table, side_table, footer, headline, row_name, verdict_line
 
 _CSS = """<style>
 tr.differ td{background:#fff0f6} tr.differ td:first-child{border-left:4px solid #d6336c}
@@ -70,7 +70,7 @@ def _cards(m: Matrix) -> str:
 
 
 def to_html(m: Matrix) -> str:
-    from analysis.matrix import plots
+    from dockdrift.analysis.matrix import plots
 
     bad = m.has_differences or not m.enough_data
     banner = (f'<div class="verdict {"undocumented" if bad else "documented"}">'

@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from analysis import render
-from analysis.matrix.core import Matrix
+from dockdrift.analysis import render
+from dockdrift.analysis.matrix.core import Matrix
 from dockdrift.version import version_info
 
 TITLES = {"differ": "Implementations differ", "agree": "Implementations agree",

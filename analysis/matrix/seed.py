@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from db import tables
+from dockdrift.db import tables
 
 METHODS = ["GET", "POST", "PUT", "DELETE"]
 NO_API = "no this api"

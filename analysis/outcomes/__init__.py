@@ -9,6 +9,6 @@ build, pull, push, load or import that answered 200 and failed inside its stream
 - `drift`: `stream_error_shift` and `exit_code_shift` candidates for `dockdrift drift`
 """
 
-from analysis.outcomes.load import exit_code_counts, stream_error_counts, stream_error_messages
+from dockdrift.analysis.outcomes.load import exit_code_counts, stream_error_counts, stream_error_messages
 
 __all__ = ["exit_code_counts", "stream_error_counts", "stream_error_messages"]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from analysis.load import Filter, _frame
-from db.models import Exchange
+from dockdrift.analysis.load import Filter, _frame
+from dockdrift.db.models import Exchange
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.compare import Report, normalize
-from analysis.outcomes.load import (KEYS, exit_code_counts, stream_error_counts,
+from dockdrift.analysis.compare import Report, normalize
+from dockdrift.analysis.outcomes.load import (KEYS, exit_code_counts, stream_error_counts,
                                     stream_error_messages)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from analysis.load import Filter
+    from dockdrift.analysis.load import Filter
 
 TOP_MESSAGES = 3
 WITHHELD = "(text withheld: credential-carrying route)"

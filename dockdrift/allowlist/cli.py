@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from db.engine import DEFAULT_DB
-from db.implementations import TARGET_NAMES
+from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError, read_error
 
 FORMATS = ("text", "json", "haproxy", "socket-proxy")
@@ -58,7 +58,7 @@ def _endpoints(args: argparse.Namespace):
 
 
 def _selection(args: argparse.Namespace):
-    from analysis.report_cli import parse_time
+    from dockdrift.analysis.report_cli import parse_time
     from dockdrift.allowlist.core import Selection
 
     since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
@@ -80,8 +80,8 @@ def _safe_db_name(db: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from analysis.render import write_output
-    from db.engine import make_engine
+    from dockdrift.analysis.render import write_output
+    from dockdrift.db.engine import make_engine
     from dockdrift.allowlist import core, haproxy, render
 
     listen, upstream = _endpoints(args)

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, and_, case, func, select, true
 
-from db.allowlist import docker_router
-from db.models import Exchange
+from dockdrift.db.allowlist import docker_router
+from dockdrift.db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
 

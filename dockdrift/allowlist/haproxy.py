@@ -8,7 +8,7 @@ match wins; everything else gets a 403 with a Docker-style JSON body.
 
 from __future__ import annotations
 
-from db import allowlist
+from dockdrift.db import allowlist
 from dockdrift.allowlist.core import Observed, RouteUse
 from dockdrift.allowlist.render import (HAPROXY_UPGRADE_WITH_BODY, Source, _excluded, _summary,
                                         _ts, exec_start_allowed)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from db import allowlist
+from dockdrift.db import allowlist
 from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection
 from dockdrift.capture import Endpoint
 from dockdrift.version import package_version

@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from db.engine import make_engine, to_url
+from dockdrift.db.engine import make_engine, to_url
 from dockdrift.errors import UsageError
 
 
@@ -56,7 +56,7 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from db.shipping import count_rows, import_store
+    from dockdrift.db.shipping import count_rows, import_store
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")

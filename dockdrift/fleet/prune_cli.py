@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import datetime
 
-from db.engine import make_engine
+from dockdrift.db.engine import make_engine
 from dockdrift.errors import UsageError
 
 
@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.timeparse import parse_time
-    from db.rollup import prune
+    from dockdrift.analysis.timeparse import parse_time
+    from dockdrift.db.rollup import prune
 
     try:
         before = parse_time(args.before, now=datetime.utcnow())

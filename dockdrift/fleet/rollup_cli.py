@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from db.engine import make_engine
+from dockdrift.db.engine import make_engine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from db.rollup import rollup
+    from dockdrift.db.rollup import rollup
 
     engine = make_engine(args.db)
     try:
