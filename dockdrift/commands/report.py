@@ -15,26 +15,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
+from dockdrift.analysis.background import background
 from dockdrift.analysis.render import write_output
+from dockdrift.analysis.report import load_report
+from dockdrift.commands.options import (
+    add_filter_arguments,
+    add_output_arguments,
+    make_filter,
+    parse_time,
+)
 from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
-    import pandas as pd
     from sqlalchemy import Engine
 
     from dockdrift.analysis.compare import Report
     from dockdrift.analysis.load import Filter
 
 FORMATS = ["text", "markdown", "html", "json", "csv"]
-T = TypeVar("T")
+__all__ = ["add_arguments", "run", "exit_code", "load_report", "parse_time",  # old import paths
+           "add_filter_arguments", "add_output_arguments", "make_filter", "background"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,137 +56,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="exit 0, not 3, when fewer than --min-total exchanges matched")
 
 
-def add_filter_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: 7d, 12h")
-    p.add_argument("--until", help="ISO time or relative (now, 1h); exclusive")
-    p.add_argument("--target", choices=sorted(TARGET_NAMES),
-                   help="only this upstream kind")
-    p.add_argument("--method", help="only this HTTP method")
-    p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
-    p.add_argument("--recorder", action="append", default=[], metavar="NAME",
-                   help="only exchanges seen by this recorder (repeat for several)")
-    p.add_argument("--by", choices=["recorder"],
-                   help="one section per recorder (text, markdown, json, csv)")
-
-
-def add_output_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
-
-
-def parse_time(text: str | None, flag: str, now: datetime | None = None) -> datetime | None:
-    """`now`, an age (`7d`, `12h`, `1d6h`) or ISO 8601 -> naive UTC (analysis.timeparse)."""
-    if text is None:
-        return None
-    from dockdrift.analysis.timeparse import parse_time as parse
-
-    try:
-        return parse(text, now or datetime.now(UTC))
-    except UsageError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
-
-
-def make_filter(args: argparse.Namespace) -> Filter:
-    from dockdrift.analysis.load import Filter
-
-    since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
-    if since and until and since >= until:
-        raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
-                         f"({until:%Y-%m-%d %H:%M})")
-    return Filter(since=since, until=until, target=args.target, method=args.method,
-                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()))
-
-
-def documented_frame(engine: Engine) -> pd.DataFrame:
-    """The documented tables, synced into the store; in memory when the store is read-only."""
-    import pandas as pd
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from dockdrift.analysis import load
-    from dockdrift.db.documented import documented_rows, sync_documented
-
-    try:
-        sync_documented(engine)
-        return load.documented_codes(engine)
-    except SQLAlchemyError:  # read-only file or no documented_codes table: same data, in memory
-        cols = ["source", "api_version", "target", "method", "route", "handler",
-                "operation_id", "status_code", "absent"]
-        return pd.DataFrame(documented_rows(), columns=cols)
-
-
-def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed",
-                progress: object | None = None,
-                observed: Callable[[], pd.DataFrame] | None = None) -> Report:
-    """Aggregate the capture in SQL and compare it with a documented table.
-
-    `observed`: `load.observed_counts(engine, flt)` already running (`background`).
-    """
-    from dockdrift.analysis import load
-    from dockdrift.analysis.compare import make_report
-    from dockdrift.analysis.outcomes import report as outcomes
-
-    flt = flt or load.Filter()
-    step = getattr(progress, "update", lambda _msg: None)
-    step("loading the documented tables")
-    documented = documented_frame(engine)
-    step("counting status codes")
-    observed = observed() if observed else load.observed_counts(engine, flt)
-    step("finding unknown routes and proxy failures")
-    unknown, failures = load.unknown_routes(engine, flt), load.proxy_failures(engine, flt)
-    # Every exchange is answered or failed on the proxy: the count is free, and first/last
-    # are two index lookups (load.time_span would walk every row again).
-    n = int(observed["count"].sum()) + int(failures["count"].sum())
-    first, last = load.time_bounds(engine, flt) if n else (None, None)
-    denied = load.denied_requests(engine, flt)
-    step("comparing")
-    extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
-             "last": _iso(last), "exchanges": n, "filter": {
-                 "target": flt.target, "method": flt.method, "route": flt.route,
-                 "recorders": list(flt.recorders)},
-             "denied": denied_records(denied)}
-    report = make_report(observed, documented, unknown, failures, against, extra)
-    step("reading errors inside streams and exit statuses")
-    return outcomes.attach(report, *outcomes.load(engine, flt))
-
-
-def denied_records(df: pd.DataFrame) -> list[dict]:
-    """The report's `denied` section: refused (or, dry_run, would be) by an allowlist; their
-    403s are dockdrift's and never count as server codes."""
-    return [{"user_agent": r.user_agent, "client": r.client, "method": r.method,
-             "route": r.route, "dry_run": bool(r.dry_run), "count": int(r.count),
-             "last": _iso(load_dt(r.last))} for r in df.itertuples()]
-
-
-def load_dt(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore
-
-
-def _iso(t: datetime | None) -> str | None:
-    return t.isoformat(sep=" ", timespec="seconds") if t else None
-
-
-def background(fn: Callable[..., T], *args: object) -> Callable[[], T]:
-    """Start fn(*args) in a daemon thread (an interrupted command does not wait for it);
-    returns a function that waits for the result or raises fn's exception."""
-    box: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"dockdrift-{fn.__name__}", daemon=True)
-    thread.start()
-
-    def result() -> T:
-        thread.join()
-        if "error" in box:
-            raise box["error"]  # type: ignore[misc]
-        return box["result"]  # type: ignore[return-value]
-    return result
-
-
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -195,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
     if getattr(args, "by", None) == "recorder":
-        from dockdrift.analysis.by_recorder import report_sections
+        from dockdrift.commands.by_recorder import report_sections
 
         try:
             text, code = report_sections(engine, flt, args.against, args.format,
