@@ -140,3 +140,51 @@ dockerd_up() {
     fail "$tcp does not reach the dockerd of $sock (another process on port $port?): free the port, or choose another one (see the script's Env)"
   fi
 }
+
+# mounts_under DIR: every mount point at or below DIR, deepest first (from /proc/self/mountinfo).
+mounts_under() {
+  local d=${1%/}
+  awk -v d="$d" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r -u
+}
+
+# chroot_mount ROOT: make ROOT a private mount point (runc refuses a root that is not one) and
+# give it the host's /proc, /sys and /dev (slaves: nothing done inside propagates out).
+# A partial set of mounts (a killed run) is unmounted first.
+chroot_mount() {
+  local r=${1%/}
+  if mountpoint -q "$r" && mountpoint -q "$r/proc" && mountpoint -q "$r/sys" && mountpoint -q "$r/dev"; then
+    return 0
+  fi
+  chroot_umount "$r"
+  mount --bind "$r" "$r" && mount --make-private "$r" \
+    && mount --bind /proc "$r/proc" && mount --make-rslave "$r/proc" \
+    && mount --rbind /sys "$r/sys" && mount --make-rslave "$r/sys" \
+    && mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev" \
+    || { chroot_umount "$r"; fail "could not mount /proc, /sys and /dev into $r (root needed)"; }
+}
+
+# chroot_umount ROOT: unmount everything at or below ROOT (umount -R; lazily if still busy),
+# so that `rm -rf ROOT` never reaches the host's /dev, /sys or /proc.
+chroot_umount() {
+  local r=${1%/} m
+  [ -n "$(mounts_under "$r")" ] || return 0
+  mountpoint -q "$r" && umount -R "$r" 2>/dev/null
+  for m in $(mounts_under "$r"); do umount -R "$m" 2>/dev/null || umount -R -l "$m" 2>/dev/null || true; done
+  [ -z "$(mounts_under "$r")" ] || fail "could not unmount $(mounts_under "$r" | tr '\n' ' ')"
+}
+
+# safe_rmtree DIR: rm -rf DIR once nothing is mounted below it (never crossing file systems).
+safe_rmtree() {
+  chroot_umount "$1"
+  rm -rf --one-file-system "$1"
+}
+
+# pids_rooted_in DIR: processes whose root directory is DIR (chroot) or below it.
+pids_rooted_in() {
+  local d=${1%/} p r
+  for p in /proc/[0-9]*; do
+    r=$(readlink "$p/root" 2>/dev/null) || continue
+    [ "$r" = "$d" ] || [ "${r#"$d"/}" != "$r" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
