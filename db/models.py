@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+from dockdrift.db.basics import SCHEMA_VERSION as SCHEMA_VERSION  # lives where no SQLAlchemy is
 # Partial indexes declared for SQLite only (sqlite_where); db.engine makes them on PostgreSQL
 # as plain DDL, other databases go without.
 SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied",

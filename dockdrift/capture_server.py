@@ -158,6 +158,11 @@ class Capture:
                                *after, *([FrontGate()] if private else []), self.recorder)
         host = f"[{up[0]}]" if ":" in up[0] else up[0]
         scheme = "https" if cfg.tls is not None else "http"
+        # The store first, on its own: a bad one failing inside opts.update below would make
+        # mitmproxy roll the options back, and the addon would open ./dockdrift.sqlite instead.
+        from dockdrift.db.engine import make_engine
+
+        make_engine(cfg.db).dispose()
         try:
             opts.update(mode=[f"reverse:{scheme}://{host}:{up[1]}"], listen_host=listen[0],
                         listen_port=listen[1], connection_strategy="lazy",

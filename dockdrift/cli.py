@@ -14,8 +14,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from dockdrift.db.engine import StoreError
-from dockdrift.errors import UsageError
+from dockdrift.errors import user_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
@@ -76,14 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args._run(args))
-    except (UsageError, StoreError) as exc:
-        print(f"dockdrift {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"dockdrift {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the one place errors become exit codes (dockdrift.errors)
+        known = user_error(exc, getattr(args, "db", None))
+        if known is None:
+            raise  # a bug: the traceback is for the bug report
+        code, line = known
+        print(f"dockdrift {args.command}: {line or repr(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

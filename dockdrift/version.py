@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dockdrift.db.models import SCHEMA_VERSION
+from dockdrift.db.basics import SCHEMA_VERSION
 
 FALLBACK_VERSION = "0.3.0"  # keep equal to pyproject.toml's version (a test checks)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dockdrift.analysis.compare import _plain
+from dockdrift.analysis.errors import InputError
 from dockdrift.analysis.matrix.documented import documented_codes
 from dockdrift.db.implementations import implementation_label
 
@@ -42,7 +43,7 @@ JSON_KEYS = ["method", "route", "case", "handler", "observed", "documented", "ag
 RANK = {"differ": 0, "agree": 1, "only_in": 2}
 
 
-class UnknownImplementation(ValueError):
+class UnknownImplementation(InputError):
     """A label names no implementation of the store; the message lists the known ones."""
 
 

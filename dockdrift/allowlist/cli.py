@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.db.implementations import TARGET_NAMES
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import UsageError
 
 FORMATS = ("text", "json", "haproxy", "socket-proxy")
 DEFAULT_LISTEN = "unix:///run/docker-allowlist.sock"
@@ -78,19 +78,15 @@ def _safe_db_name(db: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from dockdrift.analysis.render import write_output
-    from dockdrift.db.engine import make_engine
+    from dockdrift.db.engine import open_existing
     from dockdrift.allowlist import core, haproxy, render
 
     listen, upstream = _endpoints(args)
     sel = _selection(args)
-    engine = make_engine(args.db, create=False)
+    engine = open_existing(args.db)
     try:
         obs = core.observe(engine, sel)
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     if not obs.routes and not args.allow_empty:

@@ -63,9 +63,11 @@ def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_tot
                     allow_empty: bool = False) -> tuple[str, int]:
     """Every recorder's report in one output; exit as `not_enough` and the module says."""
     from dockdrift.analysis import report_render
-    from dockdrift.analysis.report import load_report
+    from dockdrift.analysis.matrix.documented import check_against
+    from dockdrift.analysis.report import documented_frame, load_report
 
     check_format(fmt)
+    check_against(against, documented_frame(engine))  # before the sections, even if none
     names = recorders(engine, flt)
     texts, docs, undocumented, short = [], [], False, []
     if not [n for n in names if n is not None]:

@@ -113,12 +113,11 @@ def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
 
 
 def _open(db: str, *, create_tables: bool = False) -> Engine:
-    from dockdrift.db.engine import ensure_schema, make_engine
+    """An existing store only (a typo'd --db is exit 2, never a new store); --save may add
+    the drift_runs table to an older one."""
+    from dockdrift.db.engine import open_existing
 
-    engine = make_engine(db, create=False)
-    if create_tables:
-        ensure_schema(engine, create=True)
-    return engine
+    return open_existing(db, tables=create_tables)
 
 
 def _has_runs_table(engine: Engine) -> bool:

@@ -29,7 +29,7 @@ from dockdrift.analysis.background import background
 from dockdrift.analysis.matrix.load import load_matrix
 from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from dockdrift.analysis.matrix.core import Matrix
@@ -92,10 +92,8 @@ def _seed(m: Matrix, compare: list[str] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from dockdrift.analysis.matrix import load
-    from dockdrift.db.engine import make_engine
+    from dockdrift.db.engine import open_existing
 
     flt = make_filter(args)
     wanted = list(args.compare) if args.compare else args.implementation
@@ -103,22 +101,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("use --compare A B or --implementation LABEL ..., not both")
     if args.compare and args.compare[0] == args.compare[1]:
         raise UsageError("--compare needs two different implementations")
-    engine = make_engine(args.db, create=False)
+    engine = open_existing(args.db)
     try:
         counts = background(load.matrix_counts, engine, flt, args.include_setup,
                             getattr(args, "by", None) == "recorder")
-        from dockdrift.analysis.compare import AgainstError
-        from dockdrift.analysis.matrix.core import UnknownImplementation
-
-        try:
-            m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
-        except (AgainstError, UnknownImplementation) as exc:
-            raise UsageError(str(exc)) from None
+        # AgainstError, UnknownImplementation, database errors: cli.main (dockdrift.errors)
+        m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
         if not m.enough_data:
             return _not_enough(m, args)
         text = _render(m, args)
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     write_output(text, args.output)

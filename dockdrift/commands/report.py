@@ -27,7 +27,7 @@ from dockdrift.commands.options import (
     parse_time,
 )
 from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,15 +57,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from dockdrift.analysis import load
-    from dockdrift.db.engine import make_engine
+    from dockdrift.db.engine import open_existing
 
     flt = make_filter(args)
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
-    engine = make_engine(args.db, create=False)
+    engine = open_existing(args.db)
     if getattr(args, "by", None) == "recorder":
         from dockdrift.commands.by_recorder import report_sections
 
@@ -81,26 +79,21 @@ def run(args: argparse.Namespace) -> int:
         # GIL, so on a large capture the imports cost no wall time.
         observed = background(load.observed_counts, engine, flt)
         from dockdrift.analysis import report_render
-        from dockdrift.analysis.compare import AgainstError
         from dockdrift.analysis.render import Progress, wants_color
 
         if load.reads_rollups(engine, flt):
             print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
                   "come from the daily rollups, whole days, without error texts or example "
                   "paths", file=sys.stderr)
-        try:
-            with Progress("opening the capture") as progress:
-                report = load_report(engine, flt, args.against, progress, observed)
-                report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
-                progress.update(f"rendering {args.format}")
-                if args.format == "text":
-                    text = report_render.to_text(report, args.output is None and wants_color())
-                else:
-                    text = report_render.FORMATS[args.format](report)
-        except AgainstError as exc:
-            raise UsageError(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
+        # AgainstError and database errors: dockdrift.errors.user_error, in cli.main
+        with Progress("opening the capture") as progress:
+            report = load_report(engine, flt, args.against, progress, observed)
+            report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
+            progress.update(f"rendering {args.format}")
+            if args.format == "text":
+                text = report_render.to_text(report, args.output is None and wants_color())
+            else:
+                text = report_render.FORMATS[args.format](report)
     finally:
         engine.dispose()
     write_output(text, args.output)

@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from dockdrift.db.engine import make_engine, to_url
+from dockdrift.db.engine import make_engine, open_existing, to_url
 from dockdrift.errors import UsageError
 
 
@@ -60,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
-    into = make_engine(args.into)
     target_url = to_url(args.into)
-    sources = []
+    sources = []  # every source opened (never created) before the --into store is made
     for src in args.sources:
         if to_url(src) == target_url:
             raise UsageError(f"{src} is the --into store itself: name another source")
-        sources.append((src, make_engine(src, create=False)))
+        sources.append((src, open_existing(src)))
+    into = make_engine(args.into)
     total_added = 0
     for name, engine in sources:
         progress = Progress(name, count_rows(engine), not args.quiet)

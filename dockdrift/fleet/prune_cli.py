@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import datetime
 
-from dockdrift.db.engine import make_engine
+from dockdrift.db.engine import open_existing
 from dockdrift.errors import UsageError
 
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         before = parse_time(args.before, now=datetime.utcnow())
     except ValueError as exc:
         raise UsageError(f"--before: {exc}") from None
-    engine = make_engine(args.db)
+    engine = open_existing(args.db, tables=True)
     try:
         result = prune(engine, before)
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dockdrift.db.engine import make_engine
+from dockdrift.db.engine import open_existing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dockdrift.db.rollup import rollup
 
-    engine = make_engine(args.db)
+    engine = open_existing(args.db, tables=True)
     try:
         result = rollup(engine)
     finally:
