@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.errors import UsageError
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockdrift.analysis.render import write_output
-from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:

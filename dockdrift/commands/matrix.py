@@ -26,15 +26,23 @@ from typing import TYPE_CHECKING
 
 from dockdrift.analysis.render import write_output
 from dockdrift.analysis.background import background
-from dockdrift.analysis.matrix.load import load_matrix
 from dockdrift.commands.options import add_filter_arguments, make_filter
-from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from dockdrift.analysis.matrix.core import Matrix
 
-__all__ = ["add_arguments", "run", "load_matrix"]  # load_matrix: its old import path
+__all__ = ["add_arguments", "run", "load_matrix"]  # noqa: F822 - load_matrix: __getattr__
+
+
+def __getattr__(name: str) -> object:
+    """`load_matrix` at its old import path, imported when asked (SQLAlchemy: not at --help)."""
+    if name == "load_matrix":
+        from dockdrift.analysis.matrix.load import load_matrix
+
+        return load_matrix
+    raise AttributeError(name)
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
 AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
 NOT_ENOUGH = 3
@@ -93,6 +101,7 @@ def _seed(m: Matrix, compare: list[str] | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.matrix import load
+    from dockdrift.analysis.matrix.load import load_matrix
     from dockdrift.db.engine import open_existing
 
     flt = make_filter(args)

@@ -26,7 +26,7 @@ from dockdrift.commands.options import (
     make_filter,
     parse_time,
 )
-from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:

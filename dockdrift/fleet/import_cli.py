@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 
-from dockdrift.db.engine import make_engine, open_existing, to_url
 from dockdrift.errors import UsageError
 
 
@@ -56,6 +55,7 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dockdrift.db.engine import make_engine, open_existing, to_url
     from dockdrift.db.shipping import count_rows, import_store
 
     if args.batch < 1:

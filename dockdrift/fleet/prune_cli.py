@@ -13,7 +13,6 @@ import argparse
 import sys
 from datetime import datetime
 
-from dockdrift.db.engine import open_existing
 from dockdrift.errors import UsageError
 
 
@@ -27,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.timeparse import parse_time
+    from dockdrift.db.engine import open_existing
     from dockdrift.db.rollup import prune
 
     try:
