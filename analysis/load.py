@@ -3,57 +3,18 @@ so memory follows the number of distinct groups, not the number of exchanges."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, text, true
 
+from dockdrift.analysis.filter import Filter as Filter  # its old import path
 from dockdrift.db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
 
 if TYPE_CHECKING:
     import pandas as pd
 
 OBSERVED_COLUMNS = ["target", "method", "route", "handler", "api_version", "status_code", "count"]
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which exchanges a report or drift window looks at. Times are naive UTC."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    target: str | None = None
-    method: str | None = None
-    route: str | None = None  # exact template, or a substring when it contains no '{'
-    recorders: tuple[str, ...] = ()  # any of these recorders; () = all
-
-    def where(self, model: type = Exchange) -> list:
-        """The conditions on `exchanges` (or on `exchange_rollups`, whose days overlap the
-        window: a window read from rollups is widened to whole days)."""
-        conds = []
-        if model is Rollup:
-            if self.since is not None:
-                conds.append(Rollup.day > self.since - timedelta(days=1))
-            if self.until is not None:
-                conds.append(Rollup.day < self.until)
-        else:
-            if self.since is not None:
-                conds.append(Exchange.started_at >= self.since)
-            if self.until is not None:
-                conds.append(Exchange.started_at < self.until)
-        if self.target:
-            conds.append(model.target == self.target)
-        if self.method:
-            conds.append(model.method == self.method.upper())
-        if self.route:
-            if "{" in self.route:
-                conds.append(model.route == self.route)
-            else:
-                conds.append(model.route.contains(self.route, autoescape=True))
-        if self.recorders:
-            conds.append(model.recorder.in_(self.recorders))
-        return conds
 
 
 def reads_rollups(engine: Engine, flt: Filter) -> bool:
@@ -244,3 +205,19 @@ def documented_codes(engine: Engine, source: str | None = None,
         stmt = stmt.where(DocumentedCode.api_version == api_version)
     return _frame(engine, stmt, ["source", "api_version", "target", "method", "route",
                                  "handler", "operation_id", "status_code", "absent"])
+
+
+def dimension_values(engine: Engine, flt: Filter, name: str) -> list[str | None]:
+    """The values of one dimension (db.dimensions) among the exchanges the filter selects,
+    sorted, by a GROUP BY (never a row scan in Python); None: rows that carry none (e.g.
+    stores recorded before recorders had names). An implementation is its label."""
+    from dockdrift.db.dimensions import DIMENSIONS
+    from dockdrift.db.implementations import implementation_label
+
+    keys = DIMENSIONS[name].keys()[:2 if name == "implementation" else 1]
+    stmt = (select(*keys).where(and_(true(), *flt.where())).group_by(*keys).order_by(*keys))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    if name == "implementation":
+        return [implementation_label(t, v) for t, v in rows]
+    return [r[0] for r in rows]

@@ -60,7 +60,8 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
                  "target": flt.target, "method": flt.method, "route": flt.route,
-                 "recorders": list(flt.recorders)},
+                 "recorders": list(flt.recorders), "user_agent": flt.user_agent,
+                 "implementations": list(flt.implementations)},
              "denied": denied_records(denied)}
     report = make_report(observed, documented, unknown, failures, against, extra)
     step("reading errors inside streams and exit statuses")

@@ -31,11 +31,15 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
+from dockdrift.db.dimensions import DIMENSIONS
 from dockdrift.db.models import Exchange, Rollup, RollupDay
 
 DAY = timedelta(days=1)
-GROUP_COLUMNS = ["recorder", "target", "target_version", "method", "route", "handler",
-                 "api_version", "status_code"]
+# The declared dimensions' rollup columns (db.dimensions: recorder, implementation = target,
+# target_version, min_api_version; method, route), then the answer's columns.
+GROUP_COLUMNS = [*DIMENSIONS["recorder"].rollup, *DIMENSIONS["implementation"].rollup,
+                 *DIMENSIONS["method"].rollup, *DIMENSIONS["route"].rollup,
+                 "handler", "api_version", "status_code"]
 
 
 @dataclass

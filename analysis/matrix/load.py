@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, and_, func, not_, or_, select, true
 
 from dockdrift.analysis.load import Filter, _frame
+from dockdrift.db.dimensions import DIMENSIONS
 from dockdrift.db.models import Exchange
 
 if TYPE_CHECKING:
@@ -42,12 +43,14 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     # too): SQLite reads the groups off the index with no sort (0.55 s of CPU at 1M rows
     # instead of 6 s). The stream error's text is grouped as it is (rare rows, few distinct
     # texts) and turned into a flag in pandas: an `IS NOT NULL` term would need a sort again.
-    keys = [Exchange.target, Exchange.target_version, Exchange.method, Exchange.route,
-            Exchange.probe_case, Exchange.api_version, Exchange.status_code,
-            Exchange.exit_code, Exchange.stream_error, Exchange.denied]
+    # The dimensions' keys as declared (db.dimensions), then the answer's columns.
+    keys = [*DIMENSIONS["implementation"].keys()[:2], *DIMENSIONS["method"].keys(),
+            *DIMENSIONS["route"].keys(), *DIMENSIONS["probe_case"].keys(),
+            Exchange.api_version, Exchange.status_code, Exchange.exit_code,
+            Exchange.stream_error, Exchange.denied]
     columns = COUNT_COLUMNS
     if by_recorder:
-        keys.append(Exchange.recorder)
+        keys += DIMENSIONS["recorder"].keys()
         columns = [*COUNT_COLUMNS[:-2], "recorder", *COUNT_COLUMNS[-2:]]
     conds = list((flt or Filter()).where())
     if not include_setup:

@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, and_, case, func, select, true
 
+from dockdrift.analysis.filter import Filter
 from dockdrift.db.allowlist import docker_router
 from dockdrift.db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which exchanges teach the allowlist. Times are naive UTC; user_agent is a regex."""
+Selection = Filter  # its earlier name: the allowlist reads the one filter model
 
-    since: datetime | None = None
-    until: datetime | None = None
-    recorder: str | None = None
-    target: str | None = None
-    user_agent: str | None = None
 
-    def where(self) -> list:
-        conds = []
-        if self.since is not None:
-            conds.append(Exchange.started_at >= self.since)
-        if self.until is not None:
-            conds.append(Exchange.started_at < self.until)
-        if self.recorder:
-            conds.append(Exchange.recorder == self.recorder)
-        if self.target:
-            conds.append(Exchange.target == self.target)
-        return conds
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "recorder": self.recorder,
-                "target": self.target, "user_agent": self.user_agent}
+def selection_dict(flt: Filter) -> dict[str, object]:
+    """The filter as the generated files state it (`source.filter` of the JSON): the keys of
+    earlier versions (`recorder`: one name, or several joined by commas) and the new ones."""
+    recorders = list(flt.recorders)
+    return {"since": _iso(flt.since), "until": _iso(flt.until),
+            "recorder": ",".join(recorders) or None, "target": flt.target,
+            "user_agent": flt.user_agent, "method": flt.method, "route": flt.route,
+            "implementations": list(flt.implementations) or None}
 
 
 @dataclass
@@ -72,15 +58,9 @@ class Observed:
     last: datetime | None = None
 
 
-def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
-    """Aggregate per (method, route, handler, user agent, denied) in SQL; the user-agent regex
-    is applied to those few groups (SQLite has no portable REGEXP)."""
-    try:
-        agent = re.compile(sel.user_agent) if sel.user_agent else None
-    except re.error as exc:
-        from dockdrift.errors import UsageError
-
-        raise UsageError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
+def observe(engine: Engine, sel: Filter = Filter()) -> Observed:
+    """Aggregate per (method, route, handler, user agent, denied) in SQL, under the one
+    Filter (its --user-agent regex too: SQLAlchemy's regexp_match)."""
     denied = Exchange.denied.is_(True)
     cols = [Exchange.method, Exchange.route, Exchange.handler, Exchange.user_agent,
             case((denied, 1), else_=0)]
@@ -94,8 +74,6 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     docker = set(docker_router().templates())
     uses: dict[tuple[str, str], RouteUse] = {}
     for method, route, handler, ua, was_denied, n, first, last, pct in rows:
-        if agent is not None and not agent.search(ua or ""):
-            continue
         first, last = _dt(first), _dt(last)
         out.exchanges += n
         out.first = min(filter(None, (out.first, first)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dockdrift.db import allowlist
-from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection
+from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection, selection_dict
 from dockdrift.capture import Endpoint
 from dockdrift.version import package_version
 
@@ -38,7 +38,7 @@ def _ts(t: datetime | None) -> str | None:
 
 
 def _summary(obs: Observed, src: Source) -> str:
-    flt = ", ".join(f"{k} {v}" for k, v in src.selection.to_dict().items() if v)
+    flt = ", ".join(f"{k} {v}" for k, v in selection_dict(src.selection).items() if v)
     span = f"{_ts(obs.first)} .. {_ts(obs.last)} UTC" if obs.first else "no exchanges"
     return (f"{len(obs.routes)} routes seen in {obs.exchanges} exchanges of {src.db} ({span})"
             + (f"; filter: {flt}" if flt else ""))
@@ -64,7 +64,7 @@ def to_json(obs: Observed, src: Source) -> str:
         "dockdrift_allowlist": allowlist.FORMAT_VERSION,
         "dockdrift_version": package_version(),
         "generated_at": _ts(src.generated),
-        "source": {"db": src.db, "filter": src.selection.to_dict(), "exchanges": obs.exchanges,
+        "source": {"db": src.db, "filter": selection_dict(src.selection), "exchanges": obs.exchanges,
                    "first": _ts(obs.first), "last": _ts(obs.last),
                    "never_allowed": {"unknown_route": obs.unknown, "denied": obs.denied,
                                      "percent_encoded": obs.percent_encoded}},

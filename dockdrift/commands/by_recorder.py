@@ -1,7 +1,8 @@
-"""`--by recorder`: one report (or one drift run) per recorder of a fleet store, side by side.
+"""`--by DIM`: one report per value of a dimension (recorder, target, implementation, method;
+db.dimensions), side by side; `drift --by recorder`: one drift run per recorder.
 
-Each section is the ordinary command restricted to one recorder (`Filter.recorders`), so the
-numbers are exactly what `--recorder NAME` gives. Exit codes as the plain commands: 1 when any
+Each section is the ordinary command restricted to one value (`Filter.narrowed`), so the
+numbers are exactly what `--recorder NAME` (`--target T`, ...) gives. Exit codes as the plain commands: 1 when any
 section has undocumented codes (report) or findings (drift), else 3 when no recorder matched or
 a section has too little data to decide (`--min-total`, `--allow-empty`), else 0.
 """
@@ -9,15 +10,13 @@ a section has too little data to decide (`--min-total`, `--allow-empty`), else 0
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, and_, select, true
-
-from dockdrift.db.models import Exchange
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from dockdrift.analysis.load import Filter
 
 BY_FORMATS = ("text", "markdown", "json", "csv")
@@ -25,18 +24,21 @@ NO_NAME = "(unnamed)"
 
 
 def recorders(engine: Engine, flt: Filter) -> list[str | None]:
-    """The recorders that saw exchanges under the filter (a GROUP BY, not a row scan in
-    Python); NULL is a store recorded before recorders had names."""
-    stmt = (select(Exchange.recorder).where(and_(true(), *flt.where()))
-            .group_by(Exchange.recorder).order_by(Exchange.recorder))
-    with engine.connect() as conn:
-        return list(conn.scalars(stmt))
+    """The recorders that saw exchanges under the filter; None: a store recorded before
+    recorders had names."""
+    from dockdrift.analysis.load import dimension_values
+
+    return dimension_values(engine, flt, "recorder")
 
 
-def check_format(fmt: str, allowed: tuple[str, ...] = BY_FORMATS) -> None:
+def check_format(fmt: str, allowed: tuple[str, ...] = BY_FORMATS, by: str = "recorder") -> None:
     if fmt not in allowed:
-        raise UsageError(f"--by recorder writes {', '.join(allowed)}, not {fmt}: use one of "
-                         "those, or --recorder NAME for one recorder's HTML page")
+        from dockdrift.db.dimensions import DIMENSIONS
+
+        flag = DIMENSIONS[by].flag or f"--{by}"
+        raise UsageError(f"--by {by} writes {', '.join(allowed)}, not {fmt}: use one of "
+                         f"those, or {flag} {'NAME' if by == 'recorder' else 'VALUE'} for one "
+                         f"{by}'s HTML page")
 
 
 def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
@@ -50,6 +52,14 @@ def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
     return EXIT_NOT_ENOUGH_DATA if reasons and not allow_empty else 0
 
 
+def no_value(by: str, flt: Filter | None = None) -> str:
+    """Why `--by DIM` has no section: the filter, or the store."""
+    if by == "recorder":
+        return no_recorder(flt)
+    where = "matches the filter" if flt is not None and flt.is_set() else "is in the store"
+    return f"no exchange with a {by} {where}: nothing to split by {by}"
+
+
 def no_recorder(flt: Filter | None = None) -> str:
     if flt is not None and any((flt.since, flt.until, flt.target, flt.method, flt.route,
                                 flt.recorders)):
@@ -60,36 +70,38 @@ def no_recorder(flt: Filter | None = None) -> str:
 
 
 def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_total: int = 1,
-                    allow_empty: bool = False) -> tuple[str, int]:
-    """Every recorder's report in one output; exit as `not_enough` and the module says."""
+                    allow_empty: bool = False, by: str = "recorder") -> tuple[str, int]:
+    """Every value's report in one output (`by`: a dimension of db.dimensions.BY_DIMENSIONS);
+    exit as `not_enough` and the module says."""
     from dockdrift.analysis import report_render
+    from dockdrift.analysis.load import dimension_values
     from dockdrift.analysis.matrix.documented import check_against
     from dockdrift.analysis.report import documented_frame, load_report
 
-    check_format(fmt)
+    check_format(fmt, by=by)
     check_against(against, documented_frame(engine))  # before the sections, even if none
-    names = recorders(engine, flt)
+    names = dimension_values(engine, flt, by)
     texts, docs, undocumented, short = [], [], False, []
     if not [n for n in names if n is not None]:
-        short.append(no_recorder(flt))
+        short.append(no_value(by, flt))
     for name in names:
-        if name is None:  # Filter.recorders cannot say IS NULL: skip, and say so below
+        if name is None:  # a filter cannot say IS NULL: skip, and say so below
             continue
-        report = load_report(engine, replace(flt, recorders=(name,)), against)
+        report = load_report(engine, flt.narrowed(by, name), against)
         undocumented |= report.has_undocumented
         answered = int(report.summary.get("answered", 0))
         if answered < min_total:
-            short.append(f"recorder {name}: {answered} answered exchanges, fewer than "
+            short.append(f"{by} {name}: {answered} answered exchanges, fewer than "
                          f"--min-total {min_total}")
         if fmt == "json":
-            docs.append({"recorder": name, **json.loads(report_render.to_json(report))})
+            docs.append({by: name, **json.loads(report_render.to_json(report))})
         elif fmt == "csv":
             body = report_render.to_csv(report).splitlines()
             start = 0 if not texts else 1  # one header line for the whole file
-            texts += [f"recorder,{line}" if i == 0 else f"{name},{line}"
+            texts += [f"{by},{line}" if i == 0 else f"{_csv_cell(name)},{line}"
                       for i, line in enumerate(body)][start:]
         else:
-            head = f"## recorder: {name}" if fmt == "markdown" else f"=== recorder: {name}"
+            head = f"## {by}: {name}" if fmt == "markdown" else f"=== {by}: {name}"
             body = (report_render.to_markdown(report) if fmt == "markdown"
                     else report_render.to_text(report))
             texts.append(f"{head}\n\n{body}")
@@ -97,12 +109,23 @@ def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_tot
     enough = not_enough("report", short, allow_empty)  # printed even when code 1 wins
     code = 1 if undocumented else enough
     if fmt == "json":
-        return json.dumps({"by": "recorder", "sections": docs,
-                           "unnamed_recorder_rows": unnamed}, indent=2) + "\n", code
-    note = ([f"{NO_NAME}: some exchanges carry no recorder name (recorded before schema 2); "
-             "they are in the plain report"] if unnamed and fmt != "csv" else [])
+        return json.dumps({"by": by, "sections": docs, f"unnamed_{by}_rows": unnamed},
+                          indent=2) + "\n", code
+    what = ("no recorder name (recorded before schema 2)" if by == "recorder"
+            else f"no {by}")
+    note = ([f"{NO_NAME}: some exchanges carry {what}; they are in the plain report"]
+            if unnamed and fmt != "csv" else [])
     sep = "\n" if fmt == "csv" else "\n\n"
     return sep.join(texts + note) + "\n", code
+
+
+def _csv_cell(value: str) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([value])
+    return out.getvalue()
 
 
 def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse namespace, datetime

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockdrift.analysis.render import write_output
 from dockdrift.db.basics import DEFAULT_DB
+from dockdrift.commands.options import add_filter_arguments, filter_from_args
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,8 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--since-last-run", action="store_true",
                    help="baseline = the last saved run's current window, current = its end..now")
     w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
-    w.add_argument("--recorder", action="append", default=[], metavar="NAME",
-                   help="only exchanges seen by this recorder, in both windows (repeatable)")
     w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
                    help="the baseline is what these recorders saw (compare recorders: the "
                         "windows may then be the same time range, default 1d..now)")
@@ -61,10 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the current window is what these recorders saw")
     w.add_argument("--by", choices=["recorder"],
                    help="one drift run per recorder, its baseline against its current window")
-    f = p.add_argument_group("which exchanges (both windows)")
-    f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
-    f.add_argument("--method", help="only this HTTP method")
-    f.add_argument("--route", help="a route template, or a substring of one")
+    # the shared filter flags (--recorder: both windows, unless --baseline/--current-recorder)
+    add_filter_arguments(p.add_argument_group("which exchanges (both windows)"), times=False)
     d = p.add_argument_group("missing data")
     d.add_argument("--max-gap", metavar="DURATION",
                    help="report a recording_gap when the current window has no exchanges for "
@@ -181,7 +178,6 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
     from dockdrift.analysis.drift_render import records
     from dockdrift.analysis.drift_store import window_aggregates, window_filter, window_info
-    from dockdrift.analysis.load import Filter
     from dockdrift.analysis.background import background
     from dockdrift.analysis.report import documented_frame
     from dockdrift.version import version_info
@@ -191,7 +187,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     max_gap = _max_gap(args, cfg.options)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
-    base = Filter(target=args.target, method=args.method, route=args.route)  # + recorders
+    base = replace(filter_from_args(args), recorders=())  # each window adds its recorders
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
     # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
     # block each other.

@@ -20,13 +20,19 @@ exchanges, fewer than two implementations, or no request answered by two of them
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockdrift.analysis.render import write_output
 from dockdrift.analysis.background import background
-from dockdrift.commands.options import add_filter_arguments, make_filter
+from dockdrift.commands.options import (
+    add_allow_empty,
+    add_by_argument,
+    add_filter_arguments,
+    add_output_arguments,
+    filter_from_args,
+)
 from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.errors import UsageError
 
@@ -54,19 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="documented codes shown per implementation: own (each its own table: "
                         "Swarm the source document, the Engine its OpenAPI table, Podman "
                         "its own), or one table for all (default: own)")
-    add_filter_arguments(p)
-    p.add_argument("--implementation", action="extend", nargs="+", metavar="LABEL",
-                   help='only these implementations, in this order, e.g. "podman 4.3.1" '
-                        "(repeatable)")
+    add_filter_arguments(p)  # its --implementation: the columns, in this order (see run)
+    add_by_argument(p, ("recorder",), "recorder: one column per (implementation, recorder)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="exactly these two implementations (the columns of --format seed)")
     p.add_argument("--include-setup", action="store_true",
                    help="also the setup/cleanup requests of probe cases (<case>#setup)")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0 instead of 3 when there is not enough data to decide")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", "-o", type=Path,
-                   help="write here instead of stdout")
+    add_allow_empty(p)
+    add_output_arguments(p, FORMATS)
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:
@@ -104,8 +105,10 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.matrix.load import load_matrix
     from dockdrift.db.engine import open_existing
 
-    flt = make_filter(args)
-    wanted = list(args.compare) if args.compare else args.implementation
+    # --implementation picks and orders the matrix's columns (an unknown label: exit 2 with
+    # the known ones), so it is not a SQL condition here
+    flt = replace(filter_from_args(args), implementations=())
+    wanted = list(args.compare) if args.compare else (args.implementation or None)
     if args.compare and args.implementation:
         raise UsageError("use --compare A B or --implementation LABEL ..., not both")
     if args.compare and args.compare[0] == args.compare[1]:

@@ -21,8 +21,11 @@ from dockdrift.analysis.background import background
 from dockdrift.analysis.render import write_output
 from dockdrift.analysis.report import load_report
 from dockdrift.commands.options import (
+    add_allow_empty,
+    add_by_argument,
     add_filter_arguments,
     add_output_arguments,
+    filter_from_args,
     make_filter,
     parse_time,
 )
@@ -43,6 +46,7 @@ __all__ = ["add_arguments", "run", "exit_code", "load_report", "parse_time",  # 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
     add_filter_arguments(p)
+    add_by_argument(p)
     p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION|own|podman",
                    help="seed: the v1.22 source document (Swarm column for swarm traffic, "
                         "Docker column for engine); spec: the Engine OpenAPI table nearest "
@@ -52,24 +56,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_output_arguments(p)
     p.add_argument("--min-total", type=int, default=1, metavar="N",
                    help="answered exchanges needed to decide (default 1); fewer: exit 3")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0, not 3, when fewer than --min-total exchanges matched")
+    add_allow_empty(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis import load
     from dockdrift.db.engine import open_existing
 
-    flt = make_filter(args)
+    flt = filter_from_args(args)
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = open_existing(args.db)
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None):
         from dockdrift.commands.by_recorder import report_sections
 
         try:
             text, code = report_sections(engine, flt, args.against, args.format,
-                                         args.min_total, args.allow_empty)
+                                         args.min_total, args.allow_empty, by=args.by)
         finally:
             engine.dispose()
         write_output(text, args.output)
