@@ -173,7 +173,6 @@ def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | N
 
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
-    from dockdrift.analysis.compare import AgainstError
     from dockdrift.analysis.config import load_config
     from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
     from dockdrift.analysis.drift_render import records
@@ -202,10 +201,7 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
             print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
                   " its counts come from the daily rollups (whole days)", file=sys.stderr)
     against = args.against or cfg.options.get("against", "seed")
-    try:
-        doc = documented_sets(c_obs, documented_frame(engine), against)
-    except AgainstError as exc:
-        raise UsageError(str(exc)) from None
+    doc = documented_sets(c_obs, documented_frame(engine), against)  # AgainstError: cli.main
     b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
     from dockdrift.analysis.outcomes.drift import window_candidates
 
