@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,15 +29,23 @@ def cases(commands: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def measure(rounds: int, commands: list[str]) -> dict[str, float]:
-    """Median wall seconds per case; each round runs every case once (ABC ABC ...)."""
-    runs: dict[str, list[float]] = {name: [] for name in cases(commands)}
+def measure(rounds: int, commands: list[str]) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per case; each round runs every case once (ABC ABC ...).
+    CPU (user + system of the child) is what a loaded machine disturbs least."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases(commands)}
     for _ in range(rounds):
         for name, argv in cases(commands).items():
+            before = _child_cpu()
             t0 = time.perf_counter()
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            runs[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(times) for name, times in runs.items()}
+            runs[name].append((time.perf_counter() - t0, _child_cpu() - before))
+    return {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+            for name, r in runs.items()}
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,13 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     medians = measure(args.rounds, args.commands)
-    floor = medians["python -c pass"]
+    wall0, cpu0 = medians["python -c pass"]
     if args.json:
-        print(json.dumps({"floor_s": floor, "medians_s": medians}, indent=2))
+        print(json.dumps({"floor_s": [wall0, cpu0], "medians_s": medians}, indent=2))
         return 0
-    print(f"{'case':34} {'median ms':>9} {'x floor':>7}")
-    for name, t in medians.items():
-        print(f"{name:34} {t * 1000:9.1f} {t / floor:7.2f}")
+    print(f"{'case':34} {'wall ms':>8} {'x floor':>7} {'CPU ms':>7} {'x floor':>7}")
+    for name, (wall, cpu) in medians.items():
+        print(f"{name:34} {wall * 1000:8.1f} {wall / wall0:7.2f} {cpu * 1000:7.1f} "
+              f"{cpu / cpu0:7.2f}")
     return 0
 
 
