@@ -234,7 +234,7 @@ def test_ndjson_in_any_chunking_is_the_union_of_its_messages(values, size) -> No
     for v in values:
         for p, t in shape_of(v).paths.items():
             union.setdefault(p, set()).update(t)
-    for p, t in union.items():
+    for t in union.values():
         if "number" in t:
             t.discard("integer")
     assert got is not None and {p: set(t) for p, t in got.paths.items()} == union
