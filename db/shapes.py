@@ -161,7 +161,8 @@ class Shaper:
     of a single body. Broken JSON is dropped to the line where it broke.
     """
 
-    __slots__ = ("bound", "stream", "paths", "messages", "truncated", "_buf", "_skip")
+    __slots__ = ("bound", "stream", "paths", "messages", "truncated", "_buf", "_skip",
+                 "_line_fresh", "_line_first")
 
     def __init__(self, bound: int = BODY_BOUND, stream: bool = False) -> None:
         self.bound = bound
@@ -171,28 +172,30 @@ class Shaper:
         self.truncated = False
         self._buf = bytearray()  # bytes of messages not yet decoded (never more than bound)
         self._skip = False  # inside an over-long message
+        self._line_fresh = True  # the current line began with nothing pending
+        self._line_first = b""  # the current line's first byte
 
     def feed(self, chunk: bytes) -> None:
         start, size = 0, len(chunk)
         while start < size:
             nl = chunk.find(b"\n", start)
             end = size if nl < 0 else nl + 1
+            if not self._line_first:
+                self._line_first = chunk[start:start + 1]
             if self._skip:
                 if nl >= 0 and self.stream:
                     self._skip = False  # the over-long line ends here
-                start = end
-                continue
-            fresh = not self._buf.strip()
-            if len(self._buf) + end - start > self.bound:
+            elif len(self._buf) + end - start > self.bound:
                 self._buf += chunk[start:start + self.bound - len(self._buf)]
                 self._cut()
                 if nl >= 0 and self.stream:
                     self._skip = False
-                start = end
-                continue
-            self._buf += chunk[start:end]
-            if nl >= 0 and (fresh or chunk[start:start + 1] in (b"}", b"]")):
-                self._decode(final=False)
+            else:
+                self._buf += chunk[start:end]
+                if nl >= 0 and (self._line_fresh or self._line_first in (b"}", b"]")):
+                    self._decode(final=False)
+            if nl >= 0:  # a new line begins
+                self._line_fresh, self._line_first = not self._buf.strip(), b""
             start = end
 
     def _cut(self) -> None:

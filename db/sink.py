@@ -30,7 +30,7 @@ from typing import Any
 log = logging.getLogger("dockdrift.writer")
 _LEN = struct.Struct(">I")
 _STOP, _WAKE, _FLUSH = ("s",), ("w",), ("f",)
-MAX_QUEUED_BYTES = 64 << 20  # body bytes waiting for the writer before blocks are refused
+MAX_QUEUED_BYTES = 16 << 20  # body bytes waiting for the writer before blocks are refused
 FRAME_ITEMS = 1000
 
 

@@ -90,6 +90,7 @@ def test_unions_of_array_elements_and_stream_messages() -> None:
         s.feed(chunk)
     shape = s.finish()
     assert shape is not None and shape.stream and not shape.truncated
+    assert s._buf == b""  # decoded line by line: nothing held once a message ends
     assert shape.paths == {".": ("object",), ".error": ("string",), ".errorDetail": ("object",),
                            ".errorDetail.message": ("string",), ".id": ("string",),
                            ".progressDetail": ("object",), ".progressDetail.current": ("integer",),
@@ -238,3 +239,4 @@ def test_ndjson_in_any_chunking_is_the_union_of_its_messages(values, size) -> No
         if "number" in t:
             t.discard("integer")
     assert got is not None and {p: set(t) for p, t in got.paths.items()} == union
+    assert not got.truncated and s.messages == len(values)
