@@ -66,10 +66,11 @@ class _Flattener:
         self.definitions = spec.get("definitions", {})
 
     def resolve(self, schema: dict, stack: tuple[str, ...]) -> tuple[dict, tuple[str, ...]] | None:
-        """Follow `$ref`s; None when a reference loops back into the stack (recursion)."""
+        """Follow `$ref`s; None when a reference loops back a second time (a recursive type is
+        flattened one level deep, then left open)."""
         while isinstance(schema, dict) and "$ref" in schema:
             ref = schema["$ref"]
-            if ref in stack:
+            if stack.count(ref) >= 2:
                 return None
             stack = (*stack, ref)
             schema = self.definitions.get(ref.rsplit("/", 1)[-1], {})

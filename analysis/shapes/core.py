@@ -58,6 +58,10 @@ def canonical(path: str, maps: list[str]) -> str:
     return path
 
 
+class UnknownImplementation(ValueError):
+    """An implementation asked for that answered nothing with a body shape; says which did."""
+
+
 @dataclass(frozen=True)
 class FieldRow:
     method: str
@@ -205,7 +209,12 @@ def compare_shapes(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str
                    docs: DocIndex, implementations: list[str] | None = None) -> ShapeReport:
     """The field rows and documentation findings of the response shapes in `groups`."""
     sides, routes = _gather(groups, texts, docs)
-    labels = implementations or sorted({lbl for s in sides.values() for lbl in s})
+    known = sorted({lbl for s in sides.values() for lbl in s})
+    unknown = [lbl for lbl in implementations or () if lbl not in known]
+    if unknown and known:
+        raise UnknownImplementation(f"no body shapes recorded for {', '.join(unknown)}; "
+                                    f"known: {', '.join(known)}")
+    labels = implementations or known
     rows, findings = [], []
     for key in sorted(sides, key=lambda k: (routes[k], k[0], k[2], k[3] or "")):
         present = {lbl: s for lbl, s in sides[key].items() if lbl in labels}
