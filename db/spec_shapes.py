@@ -8,8 +8,9 @@ paths are `required` (listed in their parent object's `required`) and which are 
 free-form object or a recursive `$ref`: anything below is documented as unspecified).
 
 `dockdrift tables generate` writes one `db/data/shapes-spec-vX.YY.json` per spec (responses per
-route and status, request bodies) and `db/data/map-paths.json` (for the recorder: per route,
-the paths whose members are map keys). Types are written `"string|null"` to keep the files small.
+route and status, request bodies), a path per line: `".Id": "string required"`, types joined
+with `|`, `any` for no type, then the marks. `route_map_paths()` lists, per route, the paths
+whose members are map keys (the recorder's own name rule is db/data/map-paths.json).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dockdrift.db.tables import DATA_DIR, _known_templates, _load_yaml, spec_ver
 
 JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 SHAPES_PREFIX = "shapes-spec-v"
-MAP_PATHS_FILE = "map-paths.json"
 MAX_DEPTH = 16  # deeper than any Docker schema; a guard against pathological documents
 
 
@@ -182,25 +182,11 @@ def write_spec_shapes(spec_path: Path, out_dir: Path = DATA_DIR,
     return out
 
 
-def write_map_paths(out_dir: Path = DATA_DIR) -> Path:
-    """Per `"METHOD route"`, the map paths any spec documents, for requests and responses."""
-    maps: dict[str, set[str]] = {}
-    for version in shape_files(out_dir):
-        for key, entry in read_spec_shapes(version, out_dir).items():
-            for shape in entry.values():
-                maps.setdefault(key, set()).update(shape.maps)
-    data = {k: sorted(v) for k, v in sorted(maps.items()) if v}
-    out = out_dir / MAP_PATHS_FILE
-    out.write_text(json.dumps(data, indent=0, separators=(",", ":")) + "\n")
-    return out
-
-
 def generate_shapes(shared: Path, out_dir: Path = DATA_DIR) -> list[Path]:
-    """Every released spec's shapes file, then the map paths over all of them."""
-    written = [write_spec_shapes(spec, out_dir, shared / "specs")
-               for spec in sorted((shared / "specs").glob("engine-api-v*.yaml"))
-               if "as-released" not in spec.name]
-    return [*written, write_map_paths(out_dir)]
+    """Every released spec's shapes file (the as-released variant of 1.41 is not a table)."""
+    return [write_spec_shapes(spec, out_dir, shared / "specs")
+            for spec in sorted((shared / "specs").glob("engine-api-v*.yaml"))
+            if "as-released" not in spec.name]
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -221,7 +207,11 @@ def read_spec_shapes(version: str, data_dir: Path = DATA_DIR) -> dict[str, dict[
     return {k: {code: DocShape.from_dict(d) for code, d in v.items()} for k, v in ops.items()}
 
 
-def read_map_paths(data_dir: Path = DATA_DIR) -> dict[str, list[str]]:
-    """`"METHOD route"` -> map paths (mux templates as in the spec tables)."""
-    path = data_dir / MAP_PATHS_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+def route_map_paths(data_dir: Path = DATA_DIR) -> dict[str, list[str]]:
+    """`"METHOD route"` -> the paths any spec documents as maps (requests and responses)."""
+    maps: dict[str, set[str]] = {}
+    for version in shape_files(data_dir):
+        for key, entry in read_spec_shapes(version, data_dir).items():
+            for shape in entry.values():
+                maps.setdefault(key, set()).update(shape.maps)
+    return {k: sorted(v) for k, v in sorted(maps.items()) if v}

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("dockdrift.analysis.report_cli", "observed status codes vs the documented tables"),
     "drift": ("dockdrift.analysis.drift_cli", "what changed between a baseline and a current window"),
     "matrix": ("dockdrift.analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
-    "shapes": ("dockdrift.analysis.shapes.cli", "body shapes (fields and JSON types) per "
+    "shapes": ("dockdrift.commands.shapes", "body shapes (fields and JSON types) per "
                "implementation and against the documentation"),
     "routes": ("dockdrift.analysis.routes_cli", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),

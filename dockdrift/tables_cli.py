@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
             written = [add_podman(args.routes, args.out)]
         else:
-            from dockdrift.db.spec_shapes import write_map_paths, write_spec_shapes
+            from dockdrift.db.spec_shapes import write_spec_shapes
 
             written = [tables.add_spec(args.spec, args.routes, args.out),
-                       write_spec_shapes(args.spec, args.out), write_map_paths(args.out)]
+                       write_spec_shapes(args.spec, args.out)]
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: no such file; check the path") from None
     except (OSError, ValueError, KeyError) as exc:
