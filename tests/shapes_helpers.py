@@ -92,7 +92,8 @@ def write_store(path: Path, rows: list[tuple] = ROWS, t0: datetime = T0) -> Path
                 "response_shape": shape_hash(resp) if resp else None})
             i += 1
     with Session(engine) as s, s.begin():
-        s.execute(insert(Shape), list(shapes.values()))
+        if shapes:
+            s.execute(insert(Shape), list(shapes.values()))
         s.execute(insert(Exchange), exchanges)
     engine.dispose()
     return path
