@@ -242,3 +242,20 @@ def test_report_without_shapes_reads_as_before(tmp_path: Path,
     assert "shapes" not in json.loads(capsys.readouterr().out)["summary"]
     assert main(["report", "--db", str(db), "--format", "markdown"]) == 0
     assert "Body shapes" not in capsys.readouterr().out
+
+
+def test_matrix_rows_differ_on_shapes(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GET /containers/json: the same code from both, different fields -> the row differs and
+    names them; GET /version: same codes, same shape -> agree."""
+    assert main(["matrix", "--db", str(store), "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["route"]: r for r in out["rows"] if r["case"] is None}
+    listing = rows["/containers/json"]
+    assert listing["verdict"] == "differ" and listing["differences"] == ["shapes"]
+    assert listing["shape_differences"]["200 [].Labels"] == {E: ["object"], P: ["null"]}
+    assert set(listing["shape_differences"]) == {"200 [].Labels", "200 [].Labels.*",
+                                                 "200 [].Pod"}
+    assert rows["/version"]["verdict"] == "agree" and rows["/version"]["shape_differences"] == {}
+    assert out["summary"]["pairs"][0]["differ"] == 1 and out["summary"]["shape_rows_differ"] == 1
+    assert main(["matrix", "--db", str(store)]) == 1
+    assert "shapes (200 [].Labels, 200 [].Labels.*, 200 [].Pod)" in capsys.readouterr().out
