@@ -93,7 +93,7 @@ def write_store(path: Path, rows: list[tuple] = ROWS, t0: datetime = T0) -> Path
             i += 1
     with Session(engine) as s, s.begin():
         if shapes:
-            s.execute(insert(Shape), list(shapes.values()))
+            s.execute(insert(Shape).prefix_with("OR IGNORE"), list(shapes.values()))
         s.execute(insert(Exchange), exchanges)
     engine.dispose()
     return path

@@ -259,3 +259,39 @@ def test_matrix_rows_differ_on_shapes(store: Path, capsys: pytest.CaptureFixture
     assert out["summary"]["pairs"][0]["differ"] == 1 and out["summary"]["shape_rows_differ"] == 1
     assert main(["matrix", "--db", str(store)]) == 1
     assert "shapes (200 [].Labels, 200 [].Labels.*, 200 [].Pod)" in capsys.readouterr().out
+
+
+def test_drift_shape_shift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Baseline day: 30 container lists with `[].Labels` an object and a `[].Pod` field; current
+    day: 30 with `[].Labels` null, no `[].Pod` and a new `[].Health`. Same status codes, so the
+    only findings are shape shifts: one appeared, one disappeared, one type in, one type out."""
+    from datetime import timedelta
+
+    from tests.shapes_helpers import ENGINE, LIST_E, T0
+
+    before = {**LIST_E, "[].Pod": ["string"]}
+    after = {**{k: v for k, v in LIST_E.items() if k != "[].Labels.*"},
+             "[].Labels": ["null"], "[].Health": ["object"]}
+    db = tmp_path / "drift.sqlite"
+    write_store(db, [(ENGINE, "GET", "/containers/json", 200, None, before, None, False, 30)])
+    write_store(db, [(ENGINE, "GET", "/containers/json", 200, None, after, None, False, 30)],
+                T0 + timedelta(days=1))
+    day1, day2, day3 = (f"{(T0 + timedelta(days=d)):%Y-%m-%d}T00:00" for d in range(3))
+    argv = ["drift", "--db", str(db), "--baseline", f"{day1}..{day2}",
+            "--current", f"{day2}..{day3}", "--format", "json"]
+    assert main(argv) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    shifts = {(f["field"], f["change"]) for f in found if f["kind"] == "shape_shift"}
+    assert shifts == {("[].Health", "appeared"), ("[].Pod", "disappeared"),
+                      ("[].Labels.*", "disappeared"), ("[].Labels", "type null appeared"),
+                      ("[].Labels", "type object disappeared")}
+    assert {f["kind"] for f in found} == {"shape_shift"}
+    health = next(f for f in found if f["field"] == "[].Health")
+    assert health["code"] == 200 and health["p_adjusted"] < 0.01
+    assert health["baseline_count"] == 0 and health["current_count"] == 30
+    assert health["types_after"] == ["object"]
+    # the same windows with the route ignored: nothing to find
+    main([*argv, "--ignore-route", "/containers/*"])
+    assert not json.loads(capsys.readouterr().out)["findings"]
+    assert main([*argv[:-2], "--format", "text"]) == 1
+    assert "shape_shift [].Health: appeared" in capsys.readouterr().out

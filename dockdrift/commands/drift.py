@@ -214,7 +214,10 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
     from dockdrift.analysis.outcomes.drift import window_candidates
 
+    from dockdrift.analysis.shapes.drift import window_shape_candidates
+
     extra = window_candidates(b_engine, baseline, engine, current, params, base)
+    extra += window_shape_candidates(b_engine, baseline, engine, current, params, base)
     findings = find_drift(b_routes, c_routes, params, doc, extra)
     result = {"findings": records(findings) + gaps(),
               "baseline": window_info(b_engine, baseline, b_obs, b_failed, base),
