@@ -1,4 +1,4 @@
-"""Body shapes: the spec flattening, the comparison on a literal store (tests/shapes_helpers.py
+"""Body shapes: the spec flattening, the comparison on a literal store (tests.shape_compare_helpers.py
 says what differs) and the `dockdrift shapes` command (formats, exit codes, JSON keys)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dockdrift.cli import main
 from dockdrift.db import spec_shapes
 from dockdrift.db.engine import make_engine
 from dockdrift.db.spec_shapes import flatten
-from tests.shapes_helpers import E, P, write_store
+from tests.shape_compare_helpers import E, P, write_store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEC = {"definitions": {
@@ -205,7 +205,7 @@ def test_cli_formats_filters_and_exit_codes(store: Path, tmp_path: Path,
 
 def test_html_escapes_what_the_store_says(tmp_path: Path) -> None:
     """Paths come from the store: a field named like markup is escaped (Jinja2 autoescape)."""
-    from tests.shapes_helpers import ENGINE, PODMAN
+    from tests.shape_compare_helpers import ENGINE, PODMAN
 
     rows = [(ENGINE, "GET", "/version", 200, None, {"": ["object"], ".<b>x</b>": ["string"]},
              None, False, 1),
@@ -234,7 +234,7 @@ def test_report_gains_a_shapes_section(store: Path, capsys: pytest.CaptureFixtur
 
 def test_report_without_shapes_reads_as_before(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.shapes_helpers import ENGINE
+    from tests.shape_compare_helpers import ENGINE
 
     db = write_store(tmp_path / "plain.sqlite",
                      [(ENGINE, "GET", "/_ping", 200, None, None, None, False, 2)])
@@ -267,7 +267,7 @@ def test_drift_shape_shift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     only findings are shape shifts: one appeared, one disappeared, one type in, one type out."""
     from datetime import timedelta
 
-    from tests.shapes_helpers import ENGINE, LIST_E, T0
+    from tests.shape_compare_helpers import ENGINE, LIST_E, T0
 
     before = {**LIST_E, "[].Pod": ["string"]}
     after = {**{k: v for k, v in LIST_E.items() if k != "[].Labels.*"},
