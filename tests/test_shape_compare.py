@@ -1,4 +1,4 @@
-"""Body shapes: the spec flattening, the comparison on a literal store (tests.shape_compare_helpers.py
+"""Body shapes: the spec flattening, the comparison on a literal store (tests/shape_compare_helpers.py
 says what differs) and the `dockdrift shapes` command (formats, exit codes, JSON keys)."""
 
 from __future__ import annotations
