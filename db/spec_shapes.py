@@ -1,8 +1,8 @@
 """Documented body shapes: each OpenAPI spec's schemas flattened into the recorder's path syntax.
 
 A schema becomes `{path: types}` in the syntax the recorder stores (`.Name` an object member,
-`[]` array elements, `.*` the values of a map with dynamic keys; `""` is the body itself), with
-the JSON types the documentation allows there: `$ref` followed, `allOf` merged, `x-nullable`
+`[]` array elements, `.*` the values of a map with dynamic keys; `.` is the body itself, `""`
+in memory), with the JSON types the documentation allows there: `$ref` followed, `allOf` merged, `x-nullable`
 adds `null`, `additionalProperties` becomes `.*`. Besides the types, each shape keeps which
 paths are `required` (listed in their parent object's `required`) and which are `open` (a
 free-form object or a recursive `$ref`: anything below is documented as unspecified).
@@ -23,6 +23,7 @@ from dockdrift.db.tables import DATA_DIR, _known_templates, _load_yaml, spec_ver
 
 JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 SHAPES_PREFIX = "shapes-spec-v"
+ROOT = "."  # how the files (and the recorder) write the body itself; "" in memory
 MAX_DEPTH = 16  # deeper than any Docker schema; a guard against pathological documents
 
 
@@ -44,14 +45,16 @@ class DocShape:
 
     def to_dict(self) -> dict[str, str]:
         """`{".Id": "string required", ".Labels.*": "string", ".Config": "object open"}`."""
-        return {p: " ".join(["|".join(sorted(t)) or "any"]
-                            + ["required"] * (p in self.required) + ["open"] * (p in self.open))
+        return {p or ROOT: " ".join(["|".join(sorted(t)) or "any"]
+                                    + ["required"] * (p in self.required)
+                                    + ["open"] * (p in self.open))
                 for p, t in sorted(self.types.items())}
 
     @classmethod
     def from_dict(cls, d: dict[str, str]) -> DocShape:
         out = cls()
-        for path, text in d.items():
+        for written, text in d.items():
+            path = "" if written == ROOT else written
             types, *marks = text.split(" ")
             out.types[path] = set() if types == "any" else set(types.split("|"))
             if "required" in marks:

@@ -35,22 +35,22 @@ ENGINE = ("engine", "26.1.5+dfsg1", "1.45")
 PODMAN = ("podman", "4.3.1", "1.41")
 E, P = "engine 26.1.5+dfsg1", "podman 4.3.1"
 
-LIST_E = {"": ["array"], "[]": ["object"], "[].Id": ["string"], "[].Names": ["array"],
+LIST_E = {".": ["array"], "[]": ["object"], "[].Id": ["string"], "[].Names": ["array"],
           "[].Names[]": ["string"], "[].Created": ["integer"], "[].Labels": ["object"],
           "[].Labels.*": ["string"]}
 LIST_P = {**{k: v for k, v in LIST_E.items() if k != "[].Labels.*"},
           "[].Labels": ["null"], "[].Pod": ["string"]}
-ERR_E = {"": ["object"], ".message": ["string"]}
-ERR_P = {"": ["object"], ".message": ["string"], ".cause": ["string"], ".response": ["integer"]}
-IMAGES_P = {"": ["array"], "[]": ["object"], "[].Id": ["string"], "[].RepoTags": ["array"],
+ERR_E = {".": ["object"], ".message": ["string"]}
+ERR_P = {".": ["object"], ".message": ["string"], ".cause": ["string"], ".response": ["integer"]}
+IMAGES_P = {".": ["array"], "[]": ["object"], "[].Id": ["string"], "[].RepoTags": ["array"],
             "[].RepoTags[]": ["string"], "[].Created": ["string"], "[].Size": ["integer"],
             "[].Labels": ["object"]}
-VERSION = {"": ["object"], ".Version": ["string"], ".ApiVersion": ["string"],
+VERSION = {".": ["object"], ".Version": ["string"], ".ApiVersion": ["string"],
            ".Components": ["array"], ".Components[]": ["object"], ".Components[].Name": ["string"],
            ".Components[].Version": ["string"]}
-LIBPOD = {"": ["object"], ".host": ["object"], ".host.arch": ["string"]}
-CREATE_REQ = {"": ["object"], ".Image": ["string"], ".Bogus": ["string"]}
-CREATE_RESP = {"": ["object"], ".Id": ["string"], ".Warnings": ["array"]}
+LIBPOD = {".": ["object"], ".host": ["object"], ".host.arch": ["string"]}
+CREATE_REQ = {".": ["object"], ".Image": ["string"], ".Bogus": ["string"]}
+CREATE_RESP = {".": ["object"], ".Id": ["string"], ".Warnings": ["array"]}
 
 # (implementation, method, route, status, request shape, response shape, client, denied, n)
 ROWS: list[tuple] = [

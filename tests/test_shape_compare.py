@@ -76,7 +76,7 @@ def test_spec_shapes_per_route_and_status_with_request_body() -> None:
     shapes = spec_shapes.spec_shapes(spec, {("GET", "/items/{id}/json"): ("/items/{id:.*}/json",
                                                                            "getItem")})
     assert set(shapes) == {"GET /items/{id:.*}/json", "POST /items/create"}  # no binary body
-    assert shapes["GET /items/{id:.*}/json"]["404"] == {"": "object", ".message": "string required"}
+    assert shapes["GET /items/{id:.*}/json"]["404"] == {".": "object", ".message": "string required"}
     assert shapes["POST /items/create"]["request"][".Id"] == "string required"
 
 
@@ -207,9 +207,9 @@ def test_html_escapes_what_the_store_says(tmp_path: Path) -> None:
     """Paths come from the store: a field named like markup is escaped (Jinja2 autoescape)."""
     from tests.shape_compare_helpers import ENGINE, PODMAN
 
-    rows = [(ENGINE, "GET", "/version", 200, None, {"": ["object"], ".<b>x</b>": ["string"]},
+    rows = [(ENGINE, "GET", "/version", 200, None, {".": ["object"], ".<b>x</b>": ["string"]},
              None, False, 1),
-            (PODMAN, "GET", "/version", 200, None, {"": ["object"]}, None, False, 1)]
+            (PODMAN, "GET", "/version", 200, None, {".": ["object"]}, None, False, 1)]
     db = write_store(tmp_path / "esc.sqlite", rows)
     out = tmp_path / "esc.html"
     assert main(["shapes", "--db", str(db), "--format", "html", "-o", str(out)]) == 1

@@ -179,7 +179,7 @@ def _findings(label: str, key: Key, route: str, side: _Side) -> list[DocFinding]
     out = []
 
     def add(kind: str, path: str, observed: Iterable[str], documented: Iterable[str]) -> None:
-        out.append(DocFinding(label, kind, method, route, status, path, fold(observed),
+        out.append(DocFinding(label, kind, method, route, status, path or ".", fold(observed),
                               sorted(documented), side.table or ""))
 
     for path, types in sorted(side.paths.items()):
@@ -230,7 +230,8 @@ def compare_shapes(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str
                                 else sorted(present[lbl].doc.types.get(path, ())))
                           for lbl in labels if lbl in present}
             agree = len({tuple(t) for t in observed.values()}) <= 1
-            rows.append(FieldRow(method, route, status, case, path, observed, documented, agree))
+            rows.append(FieldRow(method, route, status, case, path or ".", observed, documented,
+                                 agree))
         for lbl, side in present.items():
             findings += _findings(lbl, key, route, side)
     summary = {"fields": len(rows), "disagree": sum(not r.agree for r in rows),
@@ -260,5 +261,5 @@ def request_fields(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str
         documented = None if doc is None else (
             [] if path not in doc.types and not under_open(path, doc)
             else sorted(doc.types.get(path, ())))
-        out.append(RequestField(method, route, client, path, fold(types), documented, n))
+        out.append(RequestField(method, route, client, path or ".", fold(types), documented, n))
     return out

@@ -56,7 +56,7 @@ def _candidate(key: Key, field: str, change: str, n_b: int, n_c: int, b: int, c:
     p = (n_c / total) ** c if c else (n_b / total) ** b
     b_share, c_share = b / n_b, c / n_c
     return {"target": key[0], "method": key[1], "route": key[2], "kind": "shape_shift",
-            "code": key[3], "field": field, "change": change, "types_before": before,
+            "code": key[3], "field": field or ".", "change": change, "types_before": before,
             "types_after": after, "baseline_n": n_b, "current_n": n_c, "baseline_count": b,
             "current_count": c, "baseline_share": b_share, "current_share": c_share,
             "effect": abs(c_share - b_share), "p_value": float(p),

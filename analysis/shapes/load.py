@@ -71,7 +71,7 @@ def shape_texts(engine: Engine, hashes: set[str]) -> dict[str, dict[str, list[st
                     doc = json.loads(text)
                 except ValueError:
                     continue  # a damaged row: that shape is left out, not guessed
-                if isinstance(doc, dict):
-                    out[h] = {str(p): [str(t) for t in ts] for p, ts in doc.items()
-                              if isinstance(ts, list)}
+                if isinstance(doc, dict):  # the body itself: "." in the store, "" here
+                    out[h] = {("" if p == "." else str(p)): [str(t) for t in ts]
+                              for p, ts in doc.items() if isinstance(ts, list)}
     return out
