@@ -109,7 +109,7 @@ def test_doc_index_resolution() -> None:
     assert docs.version_for("engine", "20.10.24+dfsg1", "/info", None) == "1.41"
     assert docs.version_for("engine", "28.5.2", "/info", None) == "1.51"
     assert docs.version_for("engine", "28.5.2", "/info", "1.45") == "1.45"
-    assert docs.version_for("podman", "5.8.6", "/containers/json", "1.51") == "1.41"
+    assert docs.version_for("podman", "5.8.6", "/containers/json", "1.51") == "1.41"  # 1.44
     assert docs.version_for("podman", "4.3.1", "/libpod/info", "4.3.1") is None
     assert DocIndex("spec:1.52").version_for("podman", "4.3.1", "/info", None) == "1.52"
     for bad in ("seed", "spec:9.99", "own:1.41", "spec:"):

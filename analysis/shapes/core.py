@@ -91,9 +91,13 @@ class DocFinding:
     observed: list[str]
     documented: list[str]
     table: str
+    case: str | None = None  # the probe case, when the answer was one
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.case is None:
+            del d["case"]
+        return d
 
 
 @dataclass(frozen=True)
@@ -175,12 +179,12 @@ def _findings(label: str, key: Key, route: str, side: _Side) -> list[DocFinding]
     doc = side.doc
     if doc is None:
         return []
-    method, _, status, _ = key
+    method, _, status, case = key
     out = []
 
     def add(kind: str, path: str, observed: Iterable[str], documented: Iterable[str]) -> None:
         out.append(DocFinding(label, kind, method, route, status, path or ".", fold(observed),
-                              sorted(documented), side.table or ""))
+                              sorted(documented), side.table or "", case))
 
     for path, types in sorted(side.paths.items()):
         documented = doc.types.get(path)

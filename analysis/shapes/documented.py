@@ -3,8 +3,10 @@
 - `own` (default): each implementation's own documentation. The Engine (and Swarm): the spec
   at the request's API version (`/v1.41/...`), or the release's own API version when the
   request named none (db.implementations.default_api_version), nearest at or below. Podman's
-  compat routes: Docker's spec at its compat API version (1.41); its libpod routes: none (no
-  swagger of Podman's is in reach, so they are documented as unknown, never as wrong).
+  compat routes: Docker's spec at its compat API version; its libpod routes: none (no
+  swagger of Podman's is in reach, so they are documented as unknown, never as wrong). Its
+  compat API version is its /version `ApiVersion` (4.3.1: 1.41; 5.8.6: 1.44, so spec 1.41,
+  the nearest below).
 - `spec`: the Engine spec nearest at or below the request's API version (as `own` for
   requests without one), for every implementation; `spec:1.41`: that spec for all.
 """

@@ -47,7 +47,7 @@ answered have different type sets.</p>
 <details {{ 'open' if found|length <= 12 else '' }}><summary>{{ titles[kind] }} ({{ found|length }})</summary>
 <table><thead><tr><th>response</th><th>field</th><th>sent</th><th>documented</th><th>table</th></tr></thead><tbody>
 {% for f in found %}
-<tr><td><code>{{ f.method }} {{ f.route }} {{ f.status }}</code></td><td><code>{{ f.field }}</code></td>
+<tr><td><code>{{ f.method }} {{ f.route }} {{ f.status }}</code>{% if f.case %} <span class="small">[{{ f.case }}]</span>{% endif %}</td><td><code>{{ f.field }}</code></td>
 <td>{{ f.observed | types }}</td><td>{{ f.documented | types }}</td><td>{{ f.table }}</td></tr>
 {% endfor %}
 </tbody></table></details>

@@ -79,7 +79,8 @@ def _finding_lines(report: ShapeReport, table: Callable[..., str], heading: str)
                 continue
             lines.append(f"{FINDING_TITLES[kind]} ({len(found)}):")
             lines.append(table(["response", "field", "sent", "documented", "table"],
-                               [[f"{f.method} {f.route} {f.status}", f.field,
+                               [[f"{f.method} {f.route} {f.status}"
+                                 + (f" [{f.case}]" if f.case else ""), f.field,
                                  types_cell(f.observed), types_cell(f.documented), f.table]
                                 for f in found[:LIMIT]]))
             if len(found) > LIMIT:

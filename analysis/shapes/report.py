@@ -53,7 +53,8 @@ def sections(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]:
     found = sorted(shapes["differences"], key=lambda f: (f["implementation"], order[f["kind"]],
                                                          f["route"], f["method"], f["field"]))
     rows: list[list[object]] = [
-        [f["implementation"], f["kind"].replace("_", " "), f"{f['method']} {f['route']}",
+        [f["implementation"], f["kind"].replace("_", " "),
+         f"{f['method']} {f['route']}" + (f" [{f['case']}]" if f.get("case") else ""),
          f["status"], f["field"], "|".join(f["observed"]) or "—",
          "|".join(f["documented"]) or "—", f["table"]] for f in found[:LIMIT]]
     if len(found) > LIMIT:
