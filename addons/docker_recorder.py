@@ -28,13 +28,14 @@ except ImportError as exc:  # mitmdump's Python lacks dockdrift: say so instead 
                       "`dockdrift capture`)") from exc
 
 from dockdrift.db import allowlist
+from dockdrift.db.clients import client_fields
 from dockdrift.db.engine import StoreError, make_engine
 from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.db.record import build_row
 from dockdrift.db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
 from dockdrift.db.target import TargetTracker, upstream_url_from_mode
 from dockdrift.db.writer import BatchWriter
-from dockdrift import hijack
+from dockdrift import hijack, peers
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
@@ -146,6 +147,7 @@ class DockerRecorder:
         self._log_filter: logging.Filter | None = None
         self.allowlist: allowlist.Allowlist | None = None
         self._sighup: asyncio.AbstractEventLoop | None = None  # the loop that has our SIGHUP
+        self.peers: dict[str, peers.Peer] = {}  # client connection id -> the process behind it
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
@@ -269,7 +271,19 @@ class DockerRecorder:
             except (RuntimeError, ValueError, NotImplementedError):
                 pass  # not the main thread: no reload on SIGHUP
 
+    async def client_connected(self, client) -> None:
+        """Who is behind this connection, asked of the kernel once (off the event loop)."""
+        self.peers[client.id] = await asyncio.to_thread(peers.lookup, client.peername,
+                                                        client.sockname)
+
+    def client_disconnected(self, client) -> None:
+        self.peers.pop(client.id, None)
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        conn = flow.client_conn
+        # a bridged unix client is registered before its first byte reaches us
+        flow.metadata["dockdrift_peer"] = peers.BRIDGED.get(
+            conn.peername[:2] if conn.peername else None) or self.peers.get(conn.id)
         if self.writer is None:
             # After `done` mitmproxy still serves open connections until its loop ends:
             # refuse rather than answer a request that can no longer be recorded.
@@ -361,7 +375,7 @@ class DockerRecorder:
             error = denied
         if would is not None:  # the server answered: its status stays a server code
             error = allowlist.dry_run_error(would, error)
-        self.writer.submit(build_row(
+        row = build_row(
             method=method, raw_target=data.path, started=data.timestamp_start,
             ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
             status_code=status, error=error,
@@ -374,7 +388,10 @@ class DockerRecorder:
             probe_case=flow.metadata.get("dockdrift_probe_case"),
             recorder=self.recorder_name, denied=denied is not None,
             **(outcome_fields(out) if out is not None else {}),
-        ))
+        )
+        row.update(client_fields(row["user_agent"]))
+        row.update((flow.metadata.get("dockdrift_peer") or peers.NO_PEER).fields())
+        self.writer.submit(row)
         self.recorded += 1
 
 
