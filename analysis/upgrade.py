@@ -33,12 +33,14 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     examples: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refused_api_versions: list[str] = field(default_factory=list)  # what the target refuses
 
     def to_dict(self) -> dict[str, Any]:
         c = self.client
         return {"client": c.client, "version": c.version, "user_agent": c.user_agent,
                 "process": c.process, "verdict": self.verdict, "reasons": self.reasons,
-                "examples": self.examples, "notes": self.notes}
+                "examples": self.examples, "notes": self.notes,
+                "refused_api_versions": self.refused_api_versions}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ def judge(client: Client, target: Target, docs: set[tuple[str, str]] | None,
             v.examples.append({"method": method, "path": path, "api_version": api})
     if refused:
         v.verdict = "breaks"
+        v.refused_api_versions = sorted({api for (_, _, api) in client.uses
+                                         if api and target.refuses(api)
+                                         and not negotiated(client, api, ceiling)}, key=api_key)
         v.reasons = [f"{why} ({n} requests)" for why, n in sorted(refused.items())]
         return v
     if v.notes:  # negotiated below the floor: its own newest version decides
