@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dockdrift.analysis.clients_cli import EXIT_NOT_ENOUGH_DATA, add_common, load
+from dockdrift.commands.clients import EXIT_NOT_ENOUGH_DATA, add_common, load
 from dockdrift.analysis.render import write_output
 from dockdrift.errors import UsageError
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from dockdrift.analysis.render import write_output
-from dockdrift.analysis.report_cli import add_filter_arguments, make_filter
+from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError, read_error
 
