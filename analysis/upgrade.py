@@ -143,7 +143,7 @@ def floor_target(min_api: str, base: Target | None) -> Target:
     from dataclasses import replace
 
     if base is None:
-        return Target(f"min-api {min_api}", "engine", "", None, min_api, True, "",
+        return Target(f"API floor {min_api}", "engine", "", None, min_api, True, "",
                       f"--min-api {min_api}")
     return replace(base, name=f"{base.name} (min-api {min_api})", min_api=min_api,
                    source=f"{base.source}; floor set by --min-api {min_api}")

@@ -39,9 +39,9 @@ class Target:
         if not self.enforced:
             return None
         if self.min_api and api_key(api_version) < api_key(self.min_api):
-            return f"API {api_version} is below {self.name}'s minimum {self.min_api}"
+            return f"API {api_version} is below the minimum {self.min_api} ({self.name})"
         if self.max_api and api_key(api_version) > api_key(self.max_api):
-            return f"API {api_version} is above {self.name}'s maximum {self.max_api}"
+            return f"API {api_version} is above the maximum {self.max_api} ({self.name})"
         return None
 
 

@@ -51,9 +51,10 @@ def labelled(counts: pd.DataFrame) -> pd.DataFrame:
     labels = [implementation_label(t if isinstance(t, str) else None,
                                    v if isinstance(v, str) else None)
               for t, v in zip(counts["target"], counts["target_version"], strict=True)]
-    if "recorder" in counts:  # --by recorder: one column per implementation and recorder
-        labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
-                  for label, r in zip(labels, counts["recorder"], strict=True)]
+    for by in ("recorder", "client"):  # --by: one column per implementation and recorder/client
+        if by in counts:
+            labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
+                      for label, r in zip(labels, counts[by], strict=True)]
     return counts.assign(implementation=labels)
 
 

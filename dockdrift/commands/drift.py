@@ -59,12 +59,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "windows may then be the same time range, default 1d..now)")
     w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
                    help="the current window is what these recorders saw")
-    w.add_argument("--by", choices=["recorder"],
-                   help="one drift run per recorder, its baseline against its current window")
+    w.add_argument("--by", choices=["recorder", "client"],
+                   help="one drift run per recorder (or client family), its baseline against "
+                        "its current window")
     f = p.add_argument_group("which exchanges (both windows)")
     f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
     f.add_argument("--method", help="only this HTTP method")
     f.add_argument("--route", help="a route template, or a substring of one")
+    f.add_argument("--client", action="append", default=[], metavar="NAME",
+                   help="only this client family (docker-cli) or 'family version' (repeatable; "
+                        "raw exchanges only: daily rollups keep no client)")
     d = p.add_argument_group("missing data")
     d.add_argument("--max-gap", metavar="DURATION",
                    help="report a recording_gap when the current window has no exchanges for "
@@ -192,7 +196,8 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     max_gap = _max_gap(args, cfg.options)
     engine = _open(args.db, create_tables=args.save)
     baseline, current = resolve_windows(args, cfg.options, engine, now)
-    base = Filter(target=args.target, method=args.method, route=args.route)  # + recorders
+    base = Filter(target=args.target, method=args.method, route=args.route,
+                  clients=tuple(getattr(args, "client", None) or ()))  # + recorders
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
     # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
     # block each other.
@@ -263,10 +268,10 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis import drift_render
     from dockdrift.analysis.drift_store import save_run
 
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import drift_sections
 
-        text, code = drift_sections(args, now)
+        text, code = drift_sections(args, now, by=args.by)
         write_output(text, args.output)
         return code
     result, engine, b_engine, meta = compute(args, now)

@@ -28,8 +28,9 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client", action="append", default=[], metavar="NAME",
                    help="only exchanges of this client: a family (docker-cli, docker-py, curl) "
                         "or 'family version' (repeat for several; see dockdrift clients)")
-    p.add_argument("--by", choices=["recorder"],
-                   help="one section per recorder (text, markdown, json, csv)")
+    p.add_argument("--by", choices=["recorder", "client"],
+                   help="one section per recorder, or per client family (text, markdown, "
+                        "json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
