@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, literal_column, null, select
 
 from dockdrift.analysis.load import Filter
 from dockdrift.db.clients import identify, label
@@ -85,14 +85,20 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def load_clients(engine: Engine, flt: Filter | None = None) -> Clients:
-    """Every client that matched `flt`, busiest first."""
+def load_clients(engine: Engine, flt: Filter | None = None, *, brief: bool = False) -> Clients:
+    """Every client that matched `flt`, busiest first. `brief` (the report's section): no
+    routes, implementations or pids, so the GROUP BY has a few groups per client."""
     E = Exchange
     keys = [E.user_agent, E.client_name, E.client_version, E.peer_process]
     groups = [E.method, E.route, E.api_version, E.status_code, E.target, E.target_version]
+    if brief:
+        groups = [literal_column("''"), null(), E.api_version, E.status_code, null(), null()]
+        group_by = [*keys, E.api_version, E.status_code]
+    else:
+        group_by = [*keys, *groups]
     stmt = (select(*keys, *groups, func.count(), func.min(E.started_at), func.max(E.started_at),
                    func.min(E.path))
-            .where(*(flt or Filter()).where()).group_by(*keys, *groups))
+            .where(*(flt or Filter()).where()).group_by(*group_by))
     found: dict[tuple[str, str, str], Client] = {}
     with engine.connect() as conn:
         for (ua, name, version, proc, method, route, api, code, kind, kind_version, n, first,
@@ -114,6 +120,8 @@ def load_clients(engine: Engine, flt: Filter | None = None) -> Clients:
             use = (method, route or "", api or "")
             before = c.uses.get(use, (0, path))
             c.uses[use] = (before[0] + n, before[1])
+        if brief:
+            return _sorted(found)
         peers = (select(*keys, E.peer_pid, E.peer_uid, E.peer_exe)
                  .where(*(flt or Filter()).where(), E.peer_uid.is_not(None))
                  .group_by(*keys, E.peer_pid, E.peer_uid, E.peer_exe)
@@ -123,6 +131,10 @@ def load_clients(engine: Engine, flt: Filter | None = None) -> Clients:
             c.pids.update([pid] if pid is not None else [])
             c.uids.add(uid)
             c.exes.update([exe] if exe else [])
+    return _sorted(found)
+
+
+def _sorted(found: dict[tuple[str, str, str], Client]) -> Clients:
     for c in found.values():
         c.user_agent = c.agents.most_common(1)[0][0] or None
     return Clients(sorted(found.values(), key=lambda c: (-c.exchanges, c.key)))
