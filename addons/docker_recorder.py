@@ -28,7 +28,7 @@ except ImportError as exc:  # mitmdump's Python lacks dockdrift: say so instead 
                       "`dockdrift capture`)") from exc
 
 from dockdrift.db import allowlist
-from dockdrift.db.clients import client_fields
+from dockdrift.db.clients import client_fields, identify
 from dockdrift.db.engine import StoreError, make_engine
 from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.db.record import build_row
@@ -298,8 +298,11 @@ class DockerRecorder:
             self._enforce(flow, self.allowlist)
 
     def _enforce(self, flow: http.HTTPFlow, policy: allowlist.Allowlist) -> None:
+        client = (identify(_header(flow.request.headers, b"user-agent"))[0]
+                  if policy.by_client else None)
         message = policy.decide(flow.request.method,
-                                flow.request.data.path.decode("utf-8", "backslashreplace"))
+                                flow.request.data.path.decode("utf-8", "backslashreplace"),
+                                client)
         if message is None:
             return
         if ctx.options.dockdrift_enforce_dry_run:
