@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from dockdrift.db import podman_tables, tables
 
 TARGETS_FILE = Path(__file__).parent / "data" / "upgrade-targets.csv"
@@ -76,6 +78,19 @@ def for_implementation(kind: str, version: str, min_api: str | None) -> Target:
     return replace(base, name=name, version=version, min_api=min_api or base.min_api,
                    source=f"recorded in the store (MinAPIVersion {min_api or 'not recorded'})"
                           + (f"; maximum from {base.name}: {base.source}" if rows else ""))
+
+
+def recorded(engine: Engine) -> tuple[Target, ...]:
+    """Every implementation recorded in a store, as a target with its recorded floor."""
+    from sqlalchemy import func, select
+
+    from dockdrift.db.models import Exchange as E
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(E.target, E.target_version, func.max(E.min_api_version))
+                            .where(E.target.is_not(None), E.target_version.is_not(None))
+                            .group_by(E.target, E.target_version)).all()
+    return tuple(for_implementation(k, v, m) for k, v, m in rows)
 
 
 def documented_routes(target: Target) -> tuple[str, set[tuple[str, str]]]:

@@ -18,7 +18,7 @@ import sys
 
 from dockdrift.commands.clients import EXIT_NOT_ENOUGH_DATA, add_common, load
 from dockdrift.analysis.render import write_output
-from dockdrift.errors import UsageError
+from dockdrift.errors import UsageError, read_error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,24 +33,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def recorded_targets(db: str) -> tuple:
     """Implementations recorded in the store, as targets (their own MinAPIVersion)."""
-    from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from dockdrift.db.engine import make_engine
-    from dockdrift.db.models import Exchange as E
-    from dockdrift.db.upgrade_targets import for_implementation
+    from dockdrift.db.upgrade_targets import recorded
 
     engine = make_engine(db, create=False)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(E.target, E.target_version, func.max(E.min_api_version))
-                                .where(E.target.is_not(None), E.target_version.is_not(None))
-                                .group_by(E.target, E.target_version)).all()
-    except SQLAlchemyError:
-        return ()
+        return recorded(engine)
+    except SQLAlchemyError as exc:
+        raise read_error(db, exc) from None
     finally:
         engine.dispose()
-    return tuple(for_implementation(k, v, m) for k, v, m in rows)
 
 
 def run(args: argparse.Namespace) -> int:
