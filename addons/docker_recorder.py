@@ -388,6 +388,7 @@ class DockerRecorder:
             server=server or self.tracker.identity, target=kind,
             client=peer[0] if peer else None,
             body_head=allowlist.error_body(denied) if denied else head, target_version=version,
+            min_api_version=self.tracker.floor(kind),
             probe_case=flow.metadata.get("dockdrift_probe_case"),
             recorder=self.recorder_name, denied=denied is not None,
             **(outcome_fields(out) if out is not None else {}),

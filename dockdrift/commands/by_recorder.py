@@ -117,7 +117,7 @@ def drift_sections(args, now, by: str = "recorder") -> tuple[str, int]:  # noqa:
     import argparse
 
     from dockdrift.analysis import drift_render
-    from dockdrift.commands.drift import _open, compute
+    from dockdrift.commands.drift_args import _open, compute
     from dockdrift.analysis.load import Filter
 
     check_format(args.format, ("text", "markdown", "json"), by)
