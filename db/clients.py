@@ -62,3 +62,23 @@ def label(name: str | None, version: str | None) -> str:
     if not name:
         return "(no user-agent)"
     return f"{name} {version}" if version else name
+
+
+PEER_COLUMNS = ("peer_pid", "peer_uid", "peer_process", "peer_exe")
+
+
+class ClientIdentity:
+    """db.extract's extractor: the client family and version from the User-Agent, and the
+    process behind the connection as the proxy's kernel lookup found it (Exchange.facts:
+    dockdrift.peers; never a header)."""
+
+    name = "client"
+    columns = ("client_name", "client_version", *PEER_COLUMNS)
+
+    def __init__(self, ctx: object) -> None:
+        pass
+
+    def finish(self, ex: object, row: dict) -> dict:
+        facts = getattr(ex, "facts", None) or {}
+        return {**client_fields(row.get("user_agent")),
+                **{c: facts.get(c) for c in PEER_COLUMNS}}
