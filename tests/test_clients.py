@@ -32,7 +32,7 @@ from dockdrift.db.clients import client_fields, identify, rules
 from dockdrift.db.engine import make_engine
 from dockdrift.db.models import Exchange
 from dockdrift.db.record import build_row
-from dockdrift.db.upgrade_targets import find, for_implementation, known
+from dockdrift.db.upgrade_targets import documented_routes, find, for_implementation, known
 from dockdrift.peers import BRIDGED, from_unix_socket, lookup
 
 CAPTURED = {  # the real agents seen here (see the final report of issue 21)
@@ -62,18 +62,23 @@ def test_unknown_agents_fall_back_to_their_product_token_or_the_raw_agent():
 def test_every_rule_and_target_says_where_it_comes_from():
     assert all(r.source for r in rules()) and all(t.source for t in known())
     names = {t.name for t in known()}
-    assert {"engine 25.0", "engine 26.0", "engine 28.5", "engine 29.0", "engine 29.3",
-            "podman 4", "podman 5"} <= names
+    assert {"engine 25.0", "engine 26.0", "engine 28.3", "engine 29.0", "engine 29.3",
+            "podman 4.3", "podman 5.8"} <= names
 
 
 def test_targets_floor_maximum_and_enforcement():
     e29, e293 = find("engine 29.0"), find("Engine  29.3")
-    assert (e29.min_api, e29.max_api, e293.min_api) == ("1.44", "1.52", "1.40")
+    assert (e29.min_api, e29.max_api, e293.min_api, e293.max_api) == (
+        "1.44", "1.52", "1.40", "1.54")
     assert e29.refuses("1.41") and e29.refuses("1.53") and not e29.refuses("1.44")
-    assert find("engine 28").name == "engine 28.5" and find("engine 99") is None
+    assert (find("engine 28").max_api, find("engine 28.5").max_api) == ("1.51", "1.51")
+    assert find("engine 99") is None and find("engine 19.03") is None
     assert not find("podman 5").refuses("1.0")  # Podman checks no version (measured)
+    assert documented_routes(find("podman 5"))[0] == "podman 5.8.3"
+    assert documented_routes(find("engine 29.0"))[0] == "spec 1.52"
     rec = for_implementation("engine", "28.5.2+dfsg4", "1.44")
-    assert (rec.max_api, rec.min_api, rec.enforced) == ("1.51", "1.44", True)
+    assert (rec.name, rec.max_api, rec.min_api, rec.enforced) == (
+        "engine 28.5.2+dfsg4 (min API 1.44)", "1.51", "1.44", True)
 
 
 T0 = datetime(2026, 12, 1, 12, 0, 0)
@@ -168,7 +173,7 @@ def test_upgrade_min_api_and_exit_codes(store, capsys):
     code, out, _ = run(capsys, "upgrade", "--db", store, "--min-api", "1.24")
     assert code == 0 and "0 of 6 clients break" in out
     code, _, err = run(capsys, "upgrade", "--db", store, "--to", "engine 99")
-    assert code == 2 and err.count("\n") == 1 and "known: engine 20.10" in err
+    assert code == 2 and err.count("\n") == 1 and "engine 20.10" in err
     code, _, err = run(capsys, "upgrade", "--db", store)
     assert code == 2 and "--to" in err
     code, _, err = run(capsys, "upgrade", "--db", store, "--min-api", "one.four")

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         target = find(args.to, recorded)
         if target is None:
             names = ", ".join(t.name for t in (*known(), *recorded))
-            raise UsageError(f"--to: unknown target {args.to!r}; known: {names}")
+            raise UsageError(f"--to: unknown target {args.to!r}; known releases (or any "
+                             f"version at or after them, e.g. engine 28.5): {names}")
     if args.min_api:
         target = floor_target(args.min_api, target)
     assert target is not None
