@@ -13,6 +13,7 @@ and `tables` (db/models.py), `probe-cases` (dockdrift/probe/cases.py), `mitmdump
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import os
 import re
@@ -162,19 +163,24 @@ def _type(column) -> str:
     return f"{name}({length})" if length else name
 
 
+def _where(index) -> str:
+    where = index.dialect_options["sqlite"].get("where")
+    return "" if where is None else f"`{where}`"
+
+
 def gen_exchanges() -> str:
     models = _models()
     rows = []
     for column in models.Exchange.__table__.columns:
         meaning = EXCHANGE_COLUMNS.get(column.name, "(not described yet)")
-        null = "" if column.nullable and not column.primary_key else "not null"
+        null = "yes" if column.nullable and not column.primary_key else "no"
         rows.append([f"`{column.name}`", _type(column), null, meaning])
-    out = _table(["column", "type", "", "meaning"], rows)
+    out = _table(["column", "type", "null", "meaning"], rows)
     indexes = sorted(models.Exchange.__table__.indexes, key=lambda i: i.name)
     out += "\nIndexes (partial ones on SQLite and PostgreSQL only):\n\n" + _table(
         ["index", "columns", "where"],
         [[f"`{i.name}`", ", ".join(c.name for c in i.columns),
-          str(i.dialect_options["sqlite"].get("where") or "")] for i in indexes])
+          _where(i)] for i in indexes])
     return out + f"\nStore schema version: **{models.SCHEMA_VERSION}**.\n"
 
 
@@ -218,7 +224,26 @@ def gen_mitmdump_options() -> str:
     return _table(["option", "type", "default", "meaning"], rows)
 
 
+def _first_paragraph(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def gen_layout() -> str:
+    """Every package folder (an __init__.py) with the first paragraph of its docstring."""
+    rows = []
+    for init in sorted(ROOT.glob("*/**/__init__.py")):
+        folder = init.parent.relative_to(ROOT)
+        if folder.parts[0] in {"tests", "benchmarks", "build", "site"} or ".venv" in folder.parts:
+            continue
+        rows.append([f"`{folder}/`", _first_paragraph(init).replace("\n", " ")])
+    modules = sorted(p for p in (ROOT / "addons").glob("*.py"))
+    rows += [[f"`{m.relative_to(ROOT)}`", _first_paragraph(m)] for m in modules]
+    return _table(["folder", "what it holds (its docstring)"], rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "layout": gen_layout,
     "cli": gen_cli, "commands": gen_commands, "exchanges": gen_exchanges, "tables": gen_tables,
     "probe-cases": gen_probe_cases, "mitmdump-options": gen_mitmdump_options,
 }
