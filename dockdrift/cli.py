@@ -19,10 +19,10 @@ from dockdrift.errors import UsageError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
-    "report": ("dockdrift.analysis.report_cli", "observed status codes vs the documented tables"),
-    "drift": ("dockdrift.analysis.drift_cli", "what changed between a baseline and a current window"),
-    "matrix": ("dockdrift.analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
-    "routes": ("dockdrift.analysis.routes_cli", "print the documented tables"),
+    "report": ("dockdrift.commands.report", "observed status codes vs the documented tables"),
+    "drift": ("dockdrift.commands.drift", "what changed between a baseline and a current window"),
+    "matrix": ("dockdrift.commands.matrix", "implementations (Engine, Swarm, Podman) side by side"),
+    "routes": ("dockdrift.commands.routes", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
     "addon-path": ("dockdrift.addon_path", "print the recorder addon's path (mitmdump -s)"),
     "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),

@@ -58,6 +58,14 @@ IMPLEMENTATIONS: dict[str, Implementation] = {i.name: i for i in (
                    "tcp://127.0.0.1:2385", "scripts/dockerd26-up.sh", "1.45", "Engine"),
     Implementation("podman", "Podman 4.3 (Docker API 1.41)", "DOCKDRIFT_PODMAN_TCP",
                    "tcp://127.0.0.1:2395", "scripts/podman-up.sh", "1.41", "Podman Engine"),
+    Implementation("engine28", "Docker Engine 28.5 (API 1.51)", "DOCKDRIFT_ENGINE28_TCP",
+                   "tcp://127.0.0.1:2405", "scripts/dockerd28-up.sh", "1.51", "Engine"),
+    # The same daemon started with DOCKER_MIN_API_VERSION=1.44: Engine 29.0's API floor.
+    Implementation("engine28floor", "Docker Engine 28.5 in Engine 29.0's floor mode (API 1.51, "
+                   "min 1.44)", "DOCKDRIFT_ENGINE28FLOOR_TCP", "tcp://127.0.0.1:2415",
+                   "scripts/dockerd28-up.sh --floor", "1.51", "Engine"),
+    Implementation("podman5", "Podman 5.8 (Docker API 1.44)", "DOCKDRIFT_PODMAN5_TCP",
+                   "tcp://127.0.0.1:2425", "scripts/podman5-up.sh", "1.44", "Podman Engine"),
 )}
 DOCKER_TCP = IMPLEMENTATIONS["engine20"].host
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, docker_cli, free_port, need, wait_port
+from dockdrift.db.models import SCHEMA_VERSION
 from dockdrift.version import version_line
 
 pytestmark = [pytest.mark.slow]
@@ -179,7 +180,7 @@ def test_capture_mitmdump_report_and_drift_installed(installed: dict, docker_hos
         r = _run(["dockdrift", "report", "--db", db, "--format", "json"], work, env)
         assert r.returncode in (0, 1), r.stderr  # 1: HEAD /_ping is not in the v1.22 document
         report = json.loads(r.stdout)
-        assert report["dockdrift"]["schema"] == 2
+        assert report["dockdrift"]["schema"] == SCHEMA_VERSION == 3
         routes = {(x["method"], x["route"]): x["observed"] for x in report["routes"]}
         assert routes[("GET", "/version")] == {"200": 1}, routes
     drift = ["dockdrift", "drift", "--db", "mitm.sqlite", "--baseline-db", "capture.sqlite",

@@ -9,7 +9,7 @@ from matrix_helpers import E, P, exchange_dicts, write_store
 
 from dockdrift.analysis.load import Filter
 from dockdrift.analysis.matrix import load
-from dockdrift.analysis.matrix.cli import load_matrix
+from dockdrift.analysis.matrix.load import load_matrix
 from dockdrift.analysis.matrix.core import UnknownImplementation, build_matrix, verdict
 from dockdrift.db.engine import make_engine
 

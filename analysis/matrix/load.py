@@ -17,6 +17,8 @@ from dockdrift.db.models import Exchange
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dockdrift.analysis.matrix.core import Matrix
+
 # A probe case's own requests are tagged with its name; its setup and cleanup requests with
 # `<case>#setup` (anything after a `#` marks an auxiliary request).
 AUX_MARK = "#"
@@ -60,3 +62,26 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     df["denied"] = df["denied"].fillna(False).astype(bool)
     return (df.groupby(columns[:-2], dropna=False, sort=False, as_index=False)
             .agg(handler=("handler", "min"), count=("count", "sum")))
+
+
+def load_matrix(engine: object, flt: object = None, against: str = "own",
+                implementations: list[str] | None = None, include_setup: bool = False,
+                counts: object = None) -> Matrix:
+    """Aggregate the store in SQL and build the Matrix (the analysis API; the CLI's core).
+
+    `counts`: a function returning `load.matrix_counts(...)` already running (`background`).
+    Raises AgainstError, UnknownImplementation.
+    """
+    from dockdrift.analysis.matrix.core import build_matrix
+    from dockdrift.analysis.matrix.documented import check_against
+    from dockdrift.analysis.report import documented_frame
+
+    flt = flt or Filter()
+    documented = documented_frame(engine)  # type: ignore[arg-type]
+    check_against(against, documented)
+    df = counts() if callable(counts) else matrix_counts(engine, flt,  # type: ignore
+                                                         include_setup)
+    extra = {"exchanges": int(df["count"].sum()), "include_setup": include_setup,
+             "filter": {k: (str(v) if v is not None else None)
+                        for k, v in vars(flt).items()}}
+    return build_matrix(df, documented, against, implementations, extra)

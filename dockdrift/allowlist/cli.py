@@ -58,7 +58,7 @@ def _endpoints(args: argparse.Namespace):
 
 
 def _selection(args: argparse.Namespace):
-    from dockdrift.analysis.report_cli import parse_time
+    from dockdrift.commands.options import parse_time
     from dockdrift.allowlist.core import Selection
 
     since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")

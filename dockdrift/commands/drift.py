@@ -183,7 +183,8 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     from dockdrift.analysis.drift_render import records
     from dockdrift.analysis.drift_store import window_aggregates, window_filter, window_info
     from dockdrift.analysis.load import Filter
-    from dockdrift.analysis.report_cli import background, documented_frame
+    from dockdrift.analysis.background import background
+    from dockdrift.analysis.report import documented_frame
     from dockdrift.version import version_info
 
     cfg = load_config(args.config)
@@ -263,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.drift_store import save_run
 
     if getattr(args, "by", None) == "recorder":
-        from dockdrift.analysis.by_recorder import drift_sections
+        from dockdrift.commands.by_recorder import drift_sections
 
         text, code = drift_sections(args, now)
         write_output(text, args.output)

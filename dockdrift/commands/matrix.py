@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockdrift.analysis.render import write_output
-from dockdrift.analysis.report_cli import add_filter_arguments, background, make_filter
+from dockdrift.analysis.background import background
+from dockdrift.analysis.matrix.load import load_matrix
+from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError, read_error
 
 if TYPE_CHECKING:
     from dockdrift.analysis.matrix.core import Matrix
 
+__all__ = ["add_arguments", "run", "load_matrix"]  # load_matrix: its old import path
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
 AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
 NOT_ENOUGH = 3
@@ -56,31 +59,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", "-o", type=Path,
                    help="write here instead of stdout")
-
-
-def load_matrix(engine: object, flt: object = None, against: str = "own",
-                implementations: list[str] | None = None, include_setup: bool = False,
-                counts: object = None) -> Matrix:
-    """Aggregate the store in SQL and build the Matrix (the analysis API; the CLI's core).
-
-    `counts`: a function returning `load.matrix_counts(...)` already running (`background`).
-    Raises AgainstError, UnknownImplementation.
-    """
-    from dockdrift.analysis.load import Filter
-    from dockdrift.analysis.matrix import load
-    from dockdrift.analysis.matrix.core import build_matrix
-    from dockdrift.analysis.matrix.documented import check_against
-    from dockdrift.analysis.report_cli import documented_frame
-
-    flt = flt or Filter()
-    documented = documented_frame(engine)  # type: ignore[arg-type]
-    check_against(against, documented)
-    df = counts() if callable(counts) else load.matrix_counts(engine, flt,  # type: ignore
-                                                              include_setup)
-    extra = {"exchanges": int(df["count"].sum()), "include_setup": include_setup,
-             "filter": {k: (str(v) if v is not None else None)
-                        for k, v in vars(flt).items()}}
-    return build_matrix(df, documented, against, implementations, extra)
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:

@@ -63,7 +63,7 @@ def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_tot
                     allow_empty: bool = False) -> tuple[str, int]:
     """Every recorder's report in one output; exit as `not_enough` and the module says."""
     from dockdrift.analysis import report_render
-    from dockdrift.analysis.report_cli import load_report
+    from dockdrift.analysis.report import load_report
 
     check_format(fmt)
     names = recorders(engine, flt)
@@ -108,7 +108,7 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
     import argparse
 
     from dockdrift.analysis import drift_render
-    from dockdrift.analysis.drift_cli import _open, compute
+    from dockdrift.commands.drift import _open, compute
     from dockdrift.analysis.load import Filter
 
     check_format(args.format, ("text", "markdown", "json"))
