@@ -242,8 +242,20 @@ def gen_layout() -> str:
     return _table(["folder", "what it holds (its docstring)"], rows)
 
 
+def gen_servers() -> str:
+    """The real servers the tests drive: tests/conftest.py IMPLEMENTATIONS."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from conftest import IMPLEMENTATIONS
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    rows = [[f"`{i.name}`", i.label, f"`{i.default}`", f"`{i.up}`", f"`{i.env}`"]
+            for i in IMPLEMENTATIONS.values()]
+    return _table(["name", "implementation", "endpoint", "started by", "override"], rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
-    "layout": gen_layout,
+    "layout": gen_layout, "servers": gen_servers,
     "cli": gen_cli, "commands": gen_commands, "exchanges": gen_exchanges, "tables": gen_tables,
     "probe-cases": gen_probe_cases, "mitmdump-options": gen_mitmdump_options,
 }
