@@ -97,7 +97,9 @@ def test_json_outputs_match_their_schemas(tmp_path: Path) -> None:
                                "--format", "json"]))
     _validate("allowlist", _json(["allowlist", "--db", report_db, "--format", "json"]))
     drift_db = str(capture(tmp_path / "drift.sqlite", shifted=True))
-    drift = _json(["drift", "--db", drift_db, "--baseline", "8d..1d", "--current", "1d..now",
+    # drift_helpers.capture: baseline 8d..1d, current 1d..now, counted back from its NOW
+    baseline, current = "2026-11-18T12:00..2026-11-25T12:00", "2026-11-25T12:00..2026-11-26T12:00"
+    drift = _json(["drift", "--db", drift_db, "--baseline", baseline, "--current", current,
                    "--max-gap", "10m", "--save", "--format", "json"])
     assert json.loads(drift)["findings"], "the shifted capture has findings"
     _validate("drift", drift)
