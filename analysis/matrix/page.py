@@ -71,6 +71,10 @@ def _cards(m: Matrix) -> str:
         for k, v, cls in cards) + "</div>"
 
 
+_GLANCE = ("<p class=small>The first {} of {} rows, differences first: green where an "
+           "implementation gave the answer most of them gave, red where it did not.</p>")
+
+
 def to_html(m: Matrix) -> str:
     from dockdrift.analysis.matrix import plots
 
@@ -82,7 +86,8 @@ def to_html(m: Matrix) -> str:
                                                              else "<p class=small>no rows</p>")),
                 ("Agreement per pair", render.html_table(*pair_table(m))
                  + render.img(plots.pair_agreement(m), "agreement per implementation pair")),
-                ("Rows at a glance", render.img(plots.verdict_grid(m), "rows by implementation")),
+                ("Rows at a glance", _GLANCE.format(min(40, len(m.rows)), len(m.rows))
+                 + render.img(plots.verdict_grid(m), "rows by implementation")),
                 ("Exchanges per implementation", render.html_table(*side_table(m))),
                 ("", footer())]
     return render.html_page("dockdrift matrix", sections, subtitle=headline(m))
