@@ -130,8 +130,7 @@ class Target:
         kind, version = self.tracker.kind_and_version(ex.server)
         return {"server": ex.server or self.tracker.identity, "target": kind,
                 "target_version": version,
-                "min_api_version": self.tracker.min_api_version if kind == self.tracker.detected
-                else None}
+                "min_api_version": self.tracker.floor(kind)}
 
 
 class ErrorText:
