@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dockdrift.analysis.drift import CORRECTIONS, DriftParams, Suppression
-from dockdrift.errors import UsageError
+from dockdrift.analysis.errors import AnalysisError
 
 CONFIG_FILE = "dockdrift.toml"
 _NUMBERS: dict[str, tuple[type, float, float]] = {  # key -> (type, min, max)
@@ -55,7 +55,7 @@ def find_config(explicit: str | None, cwd: Path) -> tuple[Path, dict[str, Any]] 
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UsageError(f"config file {path} does not exist: fix --config")
+            raise AnalysisError(f"config file {path} does not exist: fix --config")
         data = _read(path)
         if path.name == "pyproject.toml":
             data = data.get("tool", {}).get("dockdrift", {})
@@ -75,9 +75,9 @@ def _read(path: Path) -> dict[str, Any]:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+        raise AnalysisError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
-        raise UsageError(f"cannot read config {path}: {exc.strerror}") from None
+        raise AnalysisError(f"cannot read config {path}: {exc.strerror}") from None
 
 
 def load_config(explicit: str | None = None, cwd: Path | None = None) -> DriftConfig:
@@ -88,16 +88,16 @@ def load_config(explicit: str | None = None, cwd: Path | None = None) -> DriftCo
     path, data = found
     section = data.get("drift", {})
     if not isinstance(section, dict):
-        raise UsageError(f"{path}: [drift] must be a table")
+        raise AnalysisError(f"{path}: [drift] must be a table")
     return parse_section(section, str(path))
 
 
 def parse_section(section: dict[str, Any], where: str) -> DriftConfig:
-    """Validate one [drift] table into a DriftConfig; one clear UsageError on the first problem."""
+    """Validate one [drift] table into a DriftConfig; one clear AnalysisError on the first problem."""
     known = set(_NUMBERS) | _STRINGS | {"ignore_routes", "suppress"}
     unknown = sorted(set(section) - known)
     if unknown:
-        raise UsageError(f"{where}: unknown key [drift] {unknown[0]} "
+        raise AnalysisError(f"{where}: unknown key [drift] {unknown[0]} "
                          f"(known: {', '.join(sorted(known))})")
     values: dict[str, Any] = {}
     for key, (kind, lo, hi) in _NUMBERS.items():
@@ -106,7 +106,7 @@ def parse_section(section: dict[str, Any], where: str) -> DriftConfig:
     options = {}
     for key in _STRINGS & set(section):
         if not isinstance(section[key], str):
-            raise UsageError(f"{where}: [drift] {key} must be a string, got {section[key]!r}")
+            raise AnalysisError(f"{where}: [drift] {key} must be a string, got {section[key]!r}")
         options[key] = section[key]
     if "correction" in options:
         values["correction"] = check_correction(options.pop("correction"), where)
@@ -114,7 +114,7 @@ def parse_section(section: dict[str, Any], where: str) -> DriftConfig:
         check_duration(options["max_gap"], f"{where}: [drift] max_gap")
     routes = section.get("ignore_routes", [])
     if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
-        raise UsageError(f"{where}: [drift] ignore_routes must be a list of route strings")
+        raise AnalysisError(f"{where}: [drift] ignore_routes must be a list of route strings")
     values["ignore_routes"] = tuple(routes)
     values["suppress"] = tuple(_suppression(s, where) for s in section.get("suppress", []))
     return DriftConfig(replace(DriftParams(), **values), options, where)
@@ -126,7 +126,7 @@ def check_number(key: str, value: Any, kind: type, lo: float, hi: float, where: 
         ok_type = ok_type and float(value).is_integer()
     if not ok_type or not lo <= value <= hi:
         what = "an integer" if kind is int else "a number"
-        raise UsageError(f"{where}: {key} must be {what} in [{lo:g}, {hi:g}], got {value!r}")
+        raise AnalysisError(f"{where}: {key} must be {what} in [{lo:g}, {hi:g}], got {value!r}")
     return kind(value)
 
 
@@ -136,33 +136,33 @@ def check_duration(value: str, where: str) -> float:
 
     try:
         seconds = parse_duration(value).total_seconds()
-    except UsageError as exc:
-        raise UsageError(f"{where}: {exc}") from None
+    except AnalysisError as exc:
+        raise AnalysisError(f"{where}: {exc}") from None
     if seconds <= 0:
-        raise UsageError(f"{where}: must be longer than zero, got {value!r}")
+        raise AnalysisError(f"{where}: must be longer than zero, got {value!r}")
     return seconds
 
 
 def check_correction(value: str, where: str) -> str:
     if value not in CORRECTIONS:
-        raise UsageError(f"{where}: correction must be one of {', '.join(CORRECTIONS)}, "
+        raise AnalysisError(f"{where}: correction must be one of {', '.join(CORRECTIONS)}, "
                          f"got {value!r}")
     return value
 
 
 def _suppression(item: Any, where: str) -> Suppression:
     if not isinstance(item, dict) or not isinstance(item.get("route"), str):
-        raise UsageError(f"{where}: each [[drift.suppress]] needs route = \"...\"")
+        raise AnalysisError(f"{where}: each [[drift.suppress]] needs route = \"...\"")
     extra = sorted(set(item) - _SUPPRESS_KEYS)
     if extra:
-        raise UsageError(f"{where}: unknown key {extra[0]} in [[drift.suppress]] "
+        raise AnalysisError(f"{where}: unknown key {extra[0]} in [[drift.suppress]] "
                          f"(known: {', '.join(sorted(_SUPPRESS_KEYS))})")
     codes = item.get("codes", [])
     if not isinstance(codes, list) or not all(isinstance(c, int) and 100 <= c <= 599
                                               for c in codes):
-        raise UsageError(f"{where}: [[drift.suppress]] codes must be a list of HTTP status "
+        raise AnalysisError(f"{where}: [[drift.suppress]] codes must be a list of HTTP status "
                          f"codes, got {codes!r}")
     for key in ("target", "method"):
         if key in item and not isinstance(item[key], str):
-            raise UsageError(f"{where}: [[drift.suppress]] {key} must be a string")
+            raise AnalysisError(f"{where}: [[drift.suppress]] {key} must be a string")
     return Suppression(item["route"], tuple(codes), item.get("target"), item.get("method"))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
-import math
 from typing import TYPE_CHECKING, Any
 
+from dockdrift.analysis.drift_run import records
 from dockdrift.analysis.render import (color, html_page, html_table, img, md_table, text_table, to_json,
                              wants_color)
 
@@ -19,19 +19,6 @@ HEADERS = ["kind", "target", "method", "route", "code", "baseline", "current", "
 KIND_COLOR = {"new_code": "yellow", "vanished_code": "cyan", "share_shift": "magenta",
               "newly_undocumented": "bold-red", "recording_gap": "bold-red",
               "stream_error_shift": "bold-red", "exit_code_shift": "red"}
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
-
-
-def records(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    """Findings as JSON-ready dicts (plain ints/floats, None for not-applicable numbers)."""
-    return [{k: _plain(v) for k, v in row.items()} for row in findings.to_dict("records")]
 
 
 def _share(count: int | None, n: int | None) -> str:
@@ -193,7 +180,7 @@ def _history_rows(runs: pd.DataFrame) -> list[list[str]]:
 
 def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
     """Saved runs as a table (text/markdown), JSON, or HTML with findings-over-time bars."""
-    from dockdrift.version import version_info
+    from dockdrift.db.version import version_info
 
     rows = _history_rows(runs)
     if fmt == "json":

@@ -121,7 +121,7 @@ def timeline(engine: Engine, keys: list[tuple[str, str, str]], start: datetime, 
 def save_run(engine: Engine, baseline: Window, current: Window, findings: list[dict],
              params: dict[str, object], created_at: datetime) -> int:
     """Store one run in drift_runs (with the dockdrift version that made it); returns its id."""
-    from dockdrift.version import package_version
+    from dockdrift.db.version import package_version
 
     row = {"created_at": created_at, "dockdrift_version": package_version(),
            "baseline_start": baseline.start,

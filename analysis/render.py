@@ -131,7 +131,7 @@ def html_page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "
 
 def _made_by() -> str:
     """The footer of every HTML page: which dockdrift (and schema, mitmproxy) made it."""
-    from dockdrift.version import version_line
+    from dockdrift.db.version import version_line
 
     return f"made by {version_line()}"
 
@@ -199,7 +199,7 @@ class Progress:
 
 def write_output(text: str, output: Path | None) -> None:
     """A command's data to stdout, or to --output with one `wrote PATH` line on stderr."""
-    from dockdrift.errors import UsageError
+    from dockdrift.analysis.errors import AnalysisError
 
     if output is None:
         sys.stdout.write(text)
@@ -207,5 +207,5 @@ def write_output(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        raise AnalysisError(f"cannot write {output}: {exc.strerror}") from None
     print(f"wrote {output}", file=sys.stderr)

@@ -166,7 +166,7 @@ def to_csv(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    from dockdrift.version import version_info
+    from dockdrift.db.version import version_info
 
     return render.to_json(report.to_dict() | {"dockdrift": version_info()})
 

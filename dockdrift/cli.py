@@ -18,7 +18,7 @@ from dockdrift.db.engine import StoreError
 from dockdrift.errors import UsageError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
+    "capture": ("dockdrift.commands.capture", "record live Docker API traffic through a proxy"),
     "report": ("dockdrift.commands.report", "observed status codes vs the documented tables"),
     "drift": ("dockdrift.commands.drift", "what changed between a baseline and a current window"),
     "matrix": ("dockdrift.commands.matrix", "implementations (Engine, Swarm, Podman) side by side"),
@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "implementation and against the documentation"),
     "routes": ("dockdrift.commands.routes", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
-    "addon-path": ("dockdrift.addon_path", "print the recorder addon's path (mitmdump -s)"),
+    "addon-path": ("dockdrift.commands.addon_path", "print the recorder addon's path (mitmdump -s)"),
     "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),

@@ -22,14 +22,16 @@ if TYPE_CHECKING:
 # A probe case's own requests are tagged with its name; its setup and cleanup requests with
 # `<case>#setup` (anything after a `#` marks an auxiliary request).
 AUX_MARK = "#"
-COUNT_COLUMNS = ["target", "target_version", "method", "route", "case", "api_version",
-                 "status_code", "exit_code", "stream_error", "denied", "handler", "count"]
+COUNT_COLUMNS = ["target", "target_version", "min_api_version", "method", "route", "case",
+                 "api_version", "status_code", "exit_code", "stream_error", "denied", "handler",
+                 "count"]
 
 
 def matrix_counts(engine: Engine, flt: Filter | None = None,
                   include_setup: bool = False, by_recorder: bool = False) -> pd.DataFrame:
-    """Exchanges per (target, target_version, method, route, case, api_version, status_code,
-    exit_code, stream_error, denied): one GROUP BY over the filtered exchanges.
+    """Exchanges per (target, target_version, min_api_version, method, route, case,
+    api_version, status_code, exit_code, stream_error, denied): one GROUP BY over the filtered
+    exchanges (min_api_version, the upstream's API floor, is part of the implementation).
 
     `case` is `probe_case` (NULL for passive traffic); `stream_error` is True when the stream
     carried an error; `denied` is True for requests an allowlist refused; a NULL status_code
@@ -42,7 +44,8 @@ def matrix_counts(engine: Engine, flt: Filter | None = None,
     # too): SQLite reads the groups off the index with no sort (0.55 s of CPU at 1M rows
     # instead of 6 s). The stream error's text is grouped as it is (rare rows, few distinct
     # texts) and turned into a flag in pandas: an `IS NOT NULL` term would need a sort again.
-    keys = [Exchange.target, Exchange.target_version, Exchange.method, Exchange.route,
+    keys = [Exchange.target, Exchange.target_version, Exchange.min_api_version,
+            Exchange.method, Exchange.route,
             Exchange.probe_case, Exchange.api_version, Exchange.status_code,
             Exchange.exit_code, Exchange.stream_error, Exchange.denied]
     columns = COUNT_COLUMNS

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dockdrift.analysis import render
 from dockdrift.analysis.shapes.matrix import fields_text
 from dockdrift.analysis.matrix.core import Matrix
-from dockdrift.version import version_info
+from dockdrift.db.version import version_info
 
 TITLES = {"differ": "Implementations differ", "agree": "Implementations agree",
           "only_in": "Seen by one implementation only (nothing to compare)"}

@@ -78,9 +78,9 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     try:
         agent = re.compile(sel.user_agent) if sel.user_agent else None
     except re.error as exc:
-        from dockdrift.errors import UsageError
+        from dockdrift.analysis.errors import AnalysisError
 
-        raise UsageError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
+        raise AnalysisError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
     denied = Exchange.denied.is_(True)
     cols = [Exchange.method, Exchange.route, Exchange.handler, Exchange.user_agent,
             case((denied, 1), else_=0)]

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from dockdrift.db import allowlist
 from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection
-from dockdrift.capture import Endpoint
-from dockdrift.version import package_version
+from dockdrift.endpoint import Endpoint
+from dockdrift.db.version import package_version
 
 # HAProxy before 3.1 drops the upgrade of a request that has a body (haproxy issue 2684):
 # the daemon then answers 200 and the docker CLI says "unable to upgrade to tcp, received 200".

@@ -108,7 +108,7 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
     import argparse
 
     from dockdrift.analysis import drift_render
-    from dockdrift.commands.drift import _open, compute
+    from dockdrift.commands.drift_args import _open, compute
     from dockdrift.analysis.load import Filter
 
     check_format(args.format, ("text", "markdown", "json"))
