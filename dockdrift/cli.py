@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "clients": ("dockdrift.commands.clients", "who calls the Docker API: client, process, "
+                "API versions, routes"),
+    "upgrade": ("dockdrift.commands.upgrade", "which recorded clients an upgrade would "
+                "break (API floor, removed routes)"),
     "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }

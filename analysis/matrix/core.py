@@ -60,9 +60,10 @@ def labelled(counts: pd.DataFrame) -> pd.DataFrame:
     labels = [implementation_label(_str(t), _str(v), _str(f))
               for t, v, f in zip(counts["target"], counts["target_version"], floors,
                                  strict=True)]
-    if "recorder" in counts:  # --by recorder: one column per implementation and recorder
-        labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
-                  for label, r in zip(labels, counts["recorder"], strict=True)]
+    for by in ("recorder", "client"):  # --by: one column per implementation and recorder/client
+        if by in counts:
+            labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
+                      for label, r in zip(labels, counts[by], strict=True)]
     return counts.assign(implementation=labels)
 
 

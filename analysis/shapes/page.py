@@ -8,7 +8,7 @@ from jinja2 import Environment
 
 from dockdrift.analysis import render
 from dockdrift.analysis.shapes.core import FINDING_KINDS, ShapeReport
-from dockdrift.analysis.shapes.render import FINDING_TITLES, groups, headline, types_cell
+from dockdrift.analysis.shapes.labels import FINDING_TITLES, groups, headline, types_cell
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["types"] = types_cell

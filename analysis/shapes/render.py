@@ -7,49 +7,12 @@ and then, per implementation, how its answers differ from its documentation; JSO
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import groupby
 
 from dockdrift.analysis import render
-from dockdrift.analysis.shapes.core import FINDING_KINDS, FieldRow, ShapeReport
-from dockdrift.version import version_info
-
-FINDING_TITLES = {
-    "missing_required": "required by its documentation, not sent",
-    "undocumented": "sent, not in its documentation",
-    "type_mismatch": "types its documentation does not allow",
-    "null_for_container": "null where its documentation says array or object",
-}
-LIMIT = 40  # findings per implementation and kind in text and Markdown (JSON: all)
-
-
-def group_name(r: FieldRow) -> str:
-    case = f" [{r.case}]" if r.case else ""
-    return f"{r.method} {r.route} {r.status}{case}"
-
-
-def groups(report: ShapeReport) -> list[tuple[str, list[FieldRow]]]:
-    """Responses in route order, those where implementations differ first; inside each, the
-    differing fields first."""
-    out = [(name, sorted(rows, key=lambda r: r.agree))
-           for name, rows in groupby(report.rows, key=group_name)]
-    return sorted(out, key=lambda g: all(r.agree for r in g[1]))
-
-
-def types_cell(types: list[str] | None) -> str:
-    if types is None:
-        return ""
-    return "|".join(types) if types else "—"
-
-
-def headline(report: ShapeReport) -> str:
-    s = report.summary
-    f = s.get("findings", {})
-    doc = ", ".join(f"{f.get(k, 0)} {k.replace('_', ' ')}" for k in FINDING_KINDS)
-    return (f"dockdrift shapes: {len(report.implementations)} implementation(s), "
-            f"{s.get('responses', 0)} responses, {s.get('fields', 0)} fields, "
-            f"{s.get('disagree', 0)} differ between implementations; against the "
-            f"documentation ({s.get('against', 'own')}): {doc}")
-
+from dockdrift.analysis.shapes.core import FINDING_KINDS, ShapeReport
+from dockdrift.db.version import version_info
+from dockdrift.analysis.shapes.labels import FINDING_TITLES, LIMIT, groups, headline, types_cell
+from dockdrift.analysis.shapes.page import to_html
 
 def _group_lines(report: ShapeReport, table: Callable[..., str]) -> list[str]:
     lines = []
@@ -124,11 +87,6 @@ def to_dict(report: ShapeReport) -> dict:
 def to_json(report: ShapeReport) -> str:
     return render.to_json(to_dict(report))
 
-
-def to_html(report: ShapeReport) -> str:
-    from dockdrift.analysis.shapes.page import to_html as page
-
-    return page(report)
 
 
 FORMATS: dict[str, Callable[[ShapeReport], str]] = {
