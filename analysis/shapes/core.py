@@ -163,7 +163,7 @@ def _gather(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str]]],
         if g.target != "podman" or key not in routes:  # the Engine's template names the row
             routes[key] = g.route
         side = sides.setdefault(key, {}).setdefault(
-            implementation_label(g.target, g.target_version), _Side())
+            implementation_label(g.target, g.target_version, g.min_api_version), _Side())
         side.count += g.count
         if g.count > side.doc_weight:  # the documentation of its most frequent API version
             side.table, side.doc = docs.lookup(g.target, g.target_version, g.method, g.route,
