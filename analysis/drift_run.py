@@ -113,3 +113,9 @@ def _sufficiency(result: dict, engines: tuple, windows: tuple[Window, Window], b
     unique = {s.reason: s.to_dict() for s in short if s is not None}  # store: said once
     return {"insufficient": list(unique.values()),
             "untested_routes": untested_routes(*routes, params.min_total)}
+
+
+def flagged_routes(findings: list[dict]) -> list[tuple[str, str, str]]:
+    """(target, method, route) of every finding but recording gaps, in order, once each."""
+    return list(dict.fromkeys((f["target"], f["method"], f["route"])
+                              for f in findings if f["kind"] != "recording_gap"))

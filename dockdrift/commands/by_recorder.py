@@ -62,7 +62,7 @@ def no_recorder(flt: Filter | None = None) -> str:
 def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_total: int = 1,
                     allow_empty: bool = False) -> tuple[str, int]:
     """Every recorder's report in one output; exit as `not_enough` and the module says."""
-    from dockdrift.analysis import report_render
+    from dockdrift.render import report as report_render
     from dockdrift.analysis.report import load_report
 
     check_format(fmt)
@@ -107,7 +107,7 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
     """Drift per recorder: each recorder's baseline against its own current window."""
     import argparse
 
-    from dockdrift.analysis import drift_render
+    from dockdrift.render import drift as drift_render
     from dockdrift.commands.drift_args import _open, compute
     from dockdrift.analysis.load import Filter
 
@@ -132,8 +132,8 @@ def drift_sections(args, now) -> tuple[str, int]:  # noqa: ANN001 - argparse nam
                              "current": result["current"], "n_findings": len(result["findings"])})
             if args.format in ("text", "markdown"):
                 head = f"## recorder: {name}" if args.format == "markdown" else f"=== recorder: {name}"
-                texts.append(f"{head}\n\n" + drift_render.render(result, args.format, meta, engine,
-                                                                 b_engine, use_color=False))
+                texts.append(f"{head}\n\n" + drift_render.render(result, args.format, meta,
+                                                                 use_color=False))
         finally:
             engine.dispose()
             if b_engine is not engine:
