@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, text, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select, text, true
 
 from dockdrift.db.models import DENIED_OR_DRY_RUN, DocumentedCode, Exchange, Rollup
 
@@ -27,6 +27,7 @@ class Filter:
     method: str | None = None
     route: str | None = None  # exact template, or a substring when it contains no '{'
     recorders: tuple[str, ...] = ()  # any of these recorders; () = all
+    clients: tuple[str, ...] = ()  # client families (docker-cli) or "family version"; () = all
 
     def where(self, model: type = Exchange) -> list:
         """The conditions on `exchanges` (or on `exchange_rollups`, whose days overlap the
@@ -53,7 +54,19 @@ class Filter:
                 conds.append(model.route.contains(self.route, autoescape=True))
         if self.recorders:
             conds.append(model.recorder.in_(self.recorders))
+        if self.clients:
+            conds.append(client_condition(self.clients) if model is Exchange else false())
         return conds
+
+
+def client_condition(clients: tuple[str, ...]) -> ColumnElement[bool]:
+    """`docker-cli` (any version) or `docker-py 7.2.0`; rollups keep no client (false)."""
+    conds = []
+    for c in clients:
+        name, _, version = c.strip().partition(" ")
+        conds.append(and_(Exchange.client_name == name, Exchange.client_version == version)
+                     if version else Exchange.client_name == name)
+    return or_(*conds)
 
 
 def reads_rollups(engine: Engine, flt: Filter) -> bool:

@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.render import drift as drift_render
     from dockdrift.analysis.drift_store import save_run
 
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import drift_sections
 
-        text, code = drift_sections(args, now)
+        text, code = drift_sections(args, now, by=args.by)
         write_output(text, args.output)
         return code
     result, engine, b_engine, meta = compute(args, now)

@@ -46,12 +46,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "windows may then be the same time range, default 1d..now)")
     w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
                    help="the current window is what these recorders saw")
-    w.add_argument("--by", choices=["recorder"],
-                   help="one drift run per recorder, its baseline against its current window")
+    w.add_argument("--by", choices=["recorder", "client"],
+                   help="one drift run per recorder (or client family), its baseline against "
+                        "its current window")
     f = p.add_argument_group("which exchanges (both windows)")
     f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
     f.add_argument("--method", help="only this HTTP method")
     f.add_argument("--route", help="a route template, or a substring of one")
+    f.add_argument("--client", action="append", default=[], metavar="NAME",
+                   help="only this client family (docker-cli) or 'family version' (repeatable; "
+                        "raw exchanges only: daily rollups keep no client)")
     d = p.add_argument_group("missing data")
     d.add_argument("--max-gap", metavar="DURATION",
                    help="report a recording_gap when the current window has no exchanges for "
@@ -176,8 +180,9 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     baseline, current = resolve_windows(args, cfg.options, engine, now)
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
     against = args.against or cfg.options.get("against", "seed")
-    query = DriftQuery(baseline, current, Filter(target=args.target, method=args.method,
-                                                 route=args.route),  # + each window's recorders
+    query = DriftQuery(baseline, current, Filter(
+        target=args.target, method=args.method, route=args.route,
+        clients=tuple(getattr(args, "client", None) or ())),  # + each window's recorders
                        params, against, max_gap)
     try:
         outcome = compare_windows(engine, b_engine, query, now)

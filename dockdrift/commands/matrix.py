@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(args.db, create=False)
     try:
         counts = background(load.matrix_counts, engine, flt, args.include_setup,
-                            getattr(args, "by", None) == "recorder")
+                            False, getattr(args, "by", None))
         from dockdrift.analysis.compare import AgainstError
         from dockdrift.analysis.matrix.core import UnknownImplementation
 

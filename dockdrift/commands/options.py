@@ -25,8 +25,12 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--route", help="a route template, or a substring of one (e.g. /containers)")
     p.add_argument("--recorder", action="append", default=[], metavar="NAME",
                    help="only exchanges seen by this recorder (repeat for several)")
-    p.add_argument("--by", choices=["recorder"],
-                   help="one section per recorder (text, markdown, json, csv)")
+    p.add_argument("--client", action="append", default=[], metavar="NAME",
+                   help="only exchanges of this client: a family (docker-cli, docker-py, curl) "
+                        "or 'family version' (repeat for several; see dockdrift clients)")
+    p.add_argument("--by", choices=["recorder", "client"],
+                   help="one section per recorder, or per client family (text, markdown, "
+                        "json, csv)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,4 +58,5 @@ def make_filter(args: argparse.Namespace) -> Filter:
         raise UsageError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                          f"({until:%Y-%m-%d %H:%M})")
     return Filter(since=since, until=until, target=args.target, method=args.method,
-                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()))
+                  route=args.route, recorders=tuple(getattr(args, "recorder", None) or ()),
+                  clients=tuple(getattr(args, "client", None) or ()))

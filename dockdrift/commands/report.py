@@ -66,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
     engine = make_engine(args.db, create=False)
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import report_sections
 
         try:
             text, code = report_sections(engine, flt, args.against, args.format,
-                                         args.min_total, args.allow_empty)
+                                         args.min_total, args.allow_empty, by=args.by)
         finally:
             engine.dispose()
         write_output(text, args.output)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockdrift.render import base as render
 from dockdrift.analysis.matrix.core import Matrix, row_name
+from dockdrift.analysis.shapes.matrix import fields_text
+from dockdrift.render import base as render
 from dockdrift.db.version import version_info
 
 TITLES = {"differ": "Implementations differ", "agree": "Implementations agree",
@@ -64,7 +65,8 @@ def verdict_line(m: Matrix) -> str:
 
 
 def _grid_rows(m: Matrix, kind: str) -> list[list[str]]:
-    return [[row_name(r), ", ".join(r.differences) or "-",
+    return [[row_name(r), (", ".join(r.differences) or "-")
+             + (f" ({fields_text(r)})" if fields_text(r) else ""),
              *(cell_text(r, label) for label in m.implementations)]
             for r in m.rows.itertuples() if r.verdict == kind]
 

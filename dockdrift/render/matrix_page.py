@@ -5,6 +5,7 @@ codes framed as in the report's heat map, charts, version footer."""
 from __future__ import annotations
 
 from dockdrift.analysis.matrix.core import Matrix, row_name
+from dockdrift.analysis.shapes.matrix import fields_text
 from dockdrift.db.version import version_info
 from dockdrift.render.matrix import headline, pair_table, side_table, verdict_line
 
@@ -28,7 +29,8 @@ def _cell(r: object, label: str) -> dict:
 def _rows(m: Matrix) -> list[dict]:
     return [{"verdict": r.verdict, "name": row_name(r),
              "kind": {"differ": "undocumented", "agree": "documented"}.get(r.verdict, "muted"),
-             "what": r.verdict + (f": {', '.join(r.differences)}" if r.differences else ""),
+             "what": r.verdict + (f": {', '.join(r.differences)}" if r.differences else "")
+             + (f" ({fields_text(r)})" if fields_text(r) else ""),
              "cells": [_cell(r, label) for label in m.implementations]}
             for r in m.rows.itertuples()]
 

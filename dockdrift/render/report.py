@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dockdrift.render import base as render
 from dockdrift.analysis.compare import Report
 from dockdrift.analysis.outcomes import report as outcomes
+from dockdrift.analysis.shapes.report import sections as shape_sections
 
 
 def _s(value: object) -> str:
@@ -73,6 +74,10 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
     denied = [[_s(d["user_agent"]), _s(d["client"]), d["method"], _s(d["route"]) or "?",
                "would be (dry run)" if d["dry_run"] else "denied", d["count"]]
               for d in s.get("denied", [])]
+    clients = [[c["client"] or "(no user-agent)", _s(c["version"]), _s(c["process"]) or "-",
+                c["exchanges"], " ".join(f"{k or '(none)'}:{n}" for k, n in c["api_versions"].items()),
+                " ".join(f"{k}:{n}" for k, n in c["status_codes"].items())]
+               for c in s.get("clients", [])]
     sve = [[v["method"], v["route"], _counts(v["engine"]), _counts(v["swarm"]),
             _codes(v["only_engine"]), _codes(v["only_swarm"])]
            for v in s.get("swarm_vs_engine", [])]
@@ -89,9 +94,13 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
             (["target", "method", "route", "error", "count"], failures),
         "Denied by an allowlist (dockdrift's 403, not counted as codes)":
             (["user agent", "client", "method", "route", "refused", "count"], denied),
+        "Clients (User-Agent; process where the kernel told it)":
+            (["client", "version", "process", "exchanges", "API versions", "status codes"],
+             clients),
         "Swarm vs Engine (routes seen on both)":
             (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
         **outcomes.sections(report),
+        **shape_sections(report),
     }
 
 
