@@ -57,7 +57,7 @@ def load(args: argparse.Namespace, command: str):  # -> Clients
 
 
 def run(args: argparse.Namespace) -> int:
-    from dockdrift.analysis.clients_render import CLIENT_FORMATS
+    from dockdrift.render.clients import CLIENT_FORMATS
 
     found = load(args, "clients")
     write_output(CLIENT_FORMATS[args.format](found), args.output)

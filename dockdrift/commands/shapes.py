@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.against import AgainstError
     from dockdrift.analysis.shapes import load_shapes
     from dockdrift.analysis.shapes.core import UnknownImplementation
-    from dockdrift.analysis.shapes.render import FORMATS as RENDER
+    from dockdrift.render.shapes import FORMATS as RENDER
     from dockdrift.db.engine import make_engine
 
     if getattr(args, "by", None):
