@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dockdrift.analysis.background import background
-from dockdrift.analysis.drift import DriftParams
-from dockdrift.analysis.drift_store import Window, window_aggregates, window_filter, window_info
+from dockdrift.analysis.drift.stats import DriftParams
+from dockdrift.analysis.drift.store import Window, window_aggregates, window_filter, window_info
 from dockdrift.analysis.load import Filter
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
 
     Raises AgainstError for an unknown documented table.
     """
-    from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
+    from dockdrift.analysis.drift.stats import documented_sets, find_drift, route_counts
     from dockdrift.analysis.load import reads_rollups
     from dockdrift.analysis.outcomes.drift import window_candidates
     from dockdrift.analysis.report import documented_frame
@@ -95,7 +95,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
 
 def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
                   now: datetime) -> list[dict]:
-    from dockdrift.analysis.gaps import gap_finding, recording_gaps
+    from dockdrift.analysis.drift.gaps import gap_finding, recording_gaps
 
     if max_gap is None:
         return []

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "history":
         return run_history(args, now)
     from dockdrift.render import drift as drift_render
-    from dockdrift.analysis.drift_store import save_run
+    from dockdrift.analysis.drift.store import save_run
 
     if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import drift_sections
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
                  result["findings"], meta["params"], now)
     timelines: tuple[dict, str] = ({}, "")
     if args.format == "html":  # share timelines of the flagged routes, read from the stores
-        from dockdrift.analysis.drift_plots import route_timelines
-        from dockdrift.analysis.drift_run import flagged_routes
+        from dockdrift.analysis.drift.plots import route_timelines
+        from dockdrift.analysis.drift.run import flagged_routes
 
         timelines = route_timelines(flagged_routes(result["findings"]), meta, engine, b_engine)
     text = drift_render.render(result, args.format, meta, timelines,
@@ -86,7 +86,7 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:
     from dockdrift.render import drift as drift_render
-    from dockdrift.analysis.drift_store import runs
+    from dockdrift.analysis.drift.store import runs
     from dockdrift.analysis.timeparse import parse_time
 
     engine = _open(args.db)
@@ -99,7 +99,7 @@ def run_history(args: argparse.Namespace, now: datetime) -> int:
 def runs_empty():  # noqa: ANN201
     import pandas as pd
 
-    from dockdrift.analysis.drift_store import RUN_COLUMNS
+    from dockdrift.analysis.drift.store import RUN_COLUMNS
 
     return pd.DataFrame(columns=RUN_COLUMNS)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dockdrift.analysis.drift_run import records
+from dockdrift.analysis.drift.run import records
 from dockdrift.render.base import color, md_table, text_table, to_json, wants_color
 
 if TYPE_CHECKING:
@@ -112,9 +112,9 @@ def to_markdown(result: dict) -> str:
 
 
 def to_html(result: dict, meta: dict, timelines: tuple[dict, str] = ({}, "")) -> str:
-    """The page; `timelines`: analysis.drift_plots.route_timelines' figures per flagged route
+    """The page; `timelines`: analysis.drift.plots.route_timelines' figures per flagged route
     and its note (the command draws them: they need the stores)."""
-    from dockdrift.analysis.drift_run import flagged_routes
+    from dockdrift.analysis.drift.run import flagged_routes
     from dockdrift.render.html import figure_to_data_uri, page
 
     figures, timeline_note = timelines
@@ -183,7 +183,7 @@ def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
     if fmt == "markdown":
         return f"# dockdrift drift history ({db})\n\n" + md_table(HISTORY_HEADERS, rows) + "\n"
     if fmt == "html":
-        from dockdrift.analysis.drift_plots import history_bars
+        from dockdrift.analysis.drift.plots import history_bars
         from dockdrift.render.html import figure_to_data_uri, page
 
         image = figure_to_data_uri(history_bars(runs)) if len(runs) else None
