@@ -26,6 +26,7 @@ class Filter:
     recorders: tuple[str, ...] = ()  # any of these recorders; () = all
     user_agent: str | None = None  # a regex, searched
     implementations: tuple[str, ...] = ()  # labels, `podman 4.3.1`
+    clients: tuple[str, ...] = ()  # client families (docker-cli) or "family version"; () = all
 
     def values(self) -> dict[str, tuple[str, ...]]:
         """{dimension name: the values it must match} for the dimensions this filter sets."""

@@ -63,9 +63,25 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
                  "recorders": list(flt.recorders), "user_agent": flt.user_agent,
                  "implementations": list(flt.implementations)},
              "denied": denied_records(denied)}
+    step("naming the clients")
+    extra["filter"]["clients"] = list(flt.clients)
+    extra["clients"] = clients_records(engine, flt)
     report = make_report(observed, documented, unknown, failures, against, extra)
     step("reading errors inside streams and exit statuses")
-    return outcomes.attach(report, *outcomes.load(engine, flt))
+    report = outcomes.attach(report, *outcomes.load(engine, flt))
+    step("comparing body shapes with the documentation")
+    from dockdrift.analysis.shapes import report as shapes
+
+    return shapes.attach(report, engine, flt, against)
+
+
+def clients_records(engine: Engine, flt: Filter) -> list[dict]:
+    """The report's `clients` section: who called (analysis.clients, brief: no routes)."""
+    from dockdrift.analysis.clients import load_clients
+
+    keep = ("client", "version", "process", "api_versions", "exchanges", "status_codes",
+            "first_seen", "last_seen")
+    return [{k: c.to_dict()[k] for k in keep} for c in load_clients(engine, flt, brief=True).clients]
 
 
 def denied_records(df: pd.DataFrame) -> list[dict]:

@@ -2,9 +2,7 @@
 version, the default path and the store's error class (`dockdrift --help` and `--version`
 stay a bare Python start; db.engine and db.models re-export these)."""
 
+from dockdrift.db.errors import StoreError as StoreError  # re-exported (no SQLAlchemy)
+
 SCHEMA_VERSION = 3
 DEFAULT_DB = "dockdrift.sqlite"
-
-
-class StoreError(Exception):
-    """A store problem the user can fix; the message says what and what to do (exit 2)."""

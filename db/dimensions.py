@@ -8,8 +8,8 @@ commands' shared flags (dockdrift.commands.options) their options.
 
 Plain data, importable without SQLAlchemy (the commands build their flags from it at
 `--help`); the SQL is built when a query asks. Adding a dimension: one Dimension below (and its extractor on the recording side, which fills
-the columns). `client` and `shape` are declared with no flag yet: set `flag` (and `field`, the
-Filter attribute) when their commands land, and every command that reads exchanges has it.
+the columns). A dimension with a `flag` (and `field`, the Filter attribute) filters on every
+command that reads exchanges; `shape` has none yet.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class Dimension:
         from sqlalchemy import or_
 
         values = tuple(values)
+        if model is not None and not self.rollup and model.__name__ == "Rollup":
+            from sqlalchemy import false
+
+            return false()  # the rollups keep no such column: no pruned row matches
         key = self.keys(model)
         if self.match == UPPER:
             return key[0].in_([v.upper() for v in values])
@@ -78,20 +82,41 @@ class Dimension:
 
 
 def _label(key: list[Any], label: str) -> Any:
-    """`engine 26.1.5+dfsg1` (db.implementations.implementation_label) -> its conditions; a
-    part written `unknown` is NULL; a third part is the API floor (min_api_version)."""
-    parts = label.split(" ")
-    from sqlalchemy import and_
+    """A label -> its conditions: `docker-py 7.2.0` (client: family [version]) or an
+    implementation's (db.implementations.implementation_label: `engine 26.1.5+dfsg1`, with
+    ` (min API 1.44)` when its floor is not the release's default). `unknown` is NULL."""
+    from sqlalchemy import and_, or_
 
+    from dockdrift.db.implementations import default_floor
+
+    text, _, floor = label.strip().partition(" (min API ")
+    parts = text.split(" ")
     conds = [col.is_(None) if part == "unknown" else col == part
              for col, part in zip(key, parts, strict=False)]
+    if len(key) == 3:  # an implementation: the floor is part of it
+        if floor:
+            conds.append(key[2] == floor.rstrip(")"))
+        else:
+            default = default_floor(*(None if p == "unknown" else p for p in (parts + [""])[:2]))
+            conds.append(or_(key[2].is_(None), key[2] == default) if default
+                         else key[2].is_(None))
     return and_(*conds)
 
 
-def _outcome() -> Any:
-    from dockdrift.db.rollup import outcome_expr  # the rollups' own label, one definition
+def outcome_expr() -> Any:
+    """What a 2xx hides, as one label: denied, the exit status, or an error in the stream (the
+    `outcome` dimension; db.rollup stores it per day)."""
+    from sqlalchemy import String, case, literal
+    from sqlalchemy import cast as sql_cast
 
-    return outcome_expr()
+    from dockdrift.db.models import Exchange
+
+    return case(
+        (Exchange.denied.is_(True), literal("denied")),
+        (Exchange.exit_code.is_not(None),
+         literal("exit ") + sql_cast(Exchange.exit_code, String)),
+        (Exchange.stream_error.is_not(None), literal("error in stream")),
+        else_=None)
 
 
 DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
@@ -114,19 +139,21 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
               metavar="REGEX",
               help="only clients whose User-Agent matches (Python regex, searched)"),
     Dimension("probe_case", ("probe_case",), help="the dockdrift probe case (NULL: passive)"),
-    Dimension("outcome", (), rollup=("outcome",), expression=_outcome,
+    Dimension("outcome", (), rollup=("outcome",), expression=outcome_expr,
               help="what a 2xx hides: denied, the exit status, an error in the stream"),
-    # Declared for the clients and shapes work: their extractors fill these columns.
-    Dimension("client", ("client_name", "client_version"), fallback="user_agent",
-              help="the client program (name, version), else its User-Agent"),
+    # db.clients' extractor fills client_name/client_version (from the User-Agent, the peer).
+    Dimension("client", ("client_name", "client_version"), "--client", "clients", match=LABEL,
+              repeat=True, metavar="NAME",
+              help="only exchanges of this client: a family (docker-cli, docker-py, curl) or "
+                   "'family version' (repeat for several; see dockdrift clients)"),
+    # Declared for the shapes work: its extractor fills these columns.
     Dimension("shape", ("request_shape", "response_shape"),
               help="the JSON body shapes (keys into `shapes`)"),
 )}
 
 # `--by DIM`: the dimensions a report can be split by, one section per value (each needs an
-# exact filter field to narrow a section: route matches substrings, so it is not here; client
-# joins once its flag and field are set).
-BY_DIMENSIONS = ("recorder", "target", "implementation", "method")
+# exact filter field to narrow a section: route matches substrings, so it is not here).
+BY_DIMENSIONS = ("recorder", "client", "target", "implementation", "method")
 
 
 def filter_dimensions() -> list[Dimension]:

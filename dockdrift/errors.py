@@ -1,13 +1,18 @@
 """The one error class a command raises for a user mistake, and the one place that turns any
-error a user can cause into an exit code and one line (dockdrift.cli.main calls it)."""
+error a user can cause into an exit code and one line (dockdrift.cli.main calls `user_error`).
+
+`UsageError` is defined at the bottom (dockdrift.db.errors) so storage and analysis raise the
+same class (their StoreError and AnalysisError are subclasses); commands and the proxy side
+import it from here.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from dockdrift.db.errors import UsageError
 
-class UsageError(Exception):
-    exit_code = 2
+__all__ = ["UsageError", "read_error", "user_error"]
 
 
 def read_error(db: str, exc: BaseException) -> UsageError:
@@ -25,16 +30,12 @@ def _is(exc: BaseException, module: str, name: str) -> bool:
 def user_error(exc: BaseException, db: str | None = None) -> tuple[int, str] | None:
     """(exit code, one line) for an error the user can fix; None for a bug (a traceback).
 
-    2: usage or input (UsageError, a store problem, a table version or an implementation
-    that does not exist, a database error while reading `db`, a file that cannot be read or
-    written); a UsageError may carry another code (3: not enough data).
+    2: usage or input (any UsageError: StoreError, AnalysisError, InputError such as a table
+    version or an implementation that does not exist; a database error while reading `db`; a
+    file that cannot be read or written). A UsageError may carry another code.
     """
     if isinstance(exc, UsageError):
         return exc.exit_code, str(exc)
-    if _is(exc, "dockdrift.db.basics", "StoreError"):
-        return 2, str(exc)
-    if _is(exc, "dockdrift.analysis.errors", "InputError"):
-        return 2, str(exc)
     if _is(exc, "sqlalchemy.exc", "SQLAlchemyError"):
         from dockdrift.db.engine import server_hint
 

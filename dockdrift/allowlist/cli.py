@@ -26,7 +26,10 @@ EXIT_EMPTY = 3
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
-    add_filter_arguments(p)  # --recorder is repeatable here too now
+    add_filter_arguments(p, by=False)  # --recorder and --client are repeatable here too now
+    p.add_argument("--per-client", action="store_true",
+                   help="json: rules per client family (each route lists the families that "
+                        "used it; capture --enforce then allows a family only its own routes)")
     add_output_arguments(p, FORMATS)
     p.add_argument("--listen", metavar="ADDR", default=DEFAULT_LISTEN,
                    help="haproxy/socket-proxy: where clients connect, unix:///path (mode 0660) "
@@ -65,11 +68,14 @@ def _safe_db_name(db: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dockdrift.analysis.render import write_output
     from dockdrift.db.engine import open_existing
+    from dockdrift.render.base import write_output
     from dockdrift.allowlist import core, haproxy, render
 
     listen, upstream = _endpoints(args)
+    if args.per_client and args.format != "json":
+        raise UsageError("--per-client rules are enforced by capture --enforce only: use "
+                         "--format json (or --client NAME for one client's allowlist)")
     sel = _selection(args)
     engine = open_existing(args.db)
     try:
@@ -92,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "socket-proxy":
         text = render.to_socket_proxy(obs, src, listen, upstream)
     elif args.format == "json":
-        text = render.to_json(obs, src)
+        text = render.to_json(obs, src, args.per_client)
     else:
         text = render.to_text(obs, src)
     write_output(text, args.output)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, case, func, select, true
 
 from dockdrift.analysis.filter import Filter
 from dockdrift.db.allowlist import docker_router
+from dockdrift.db.clients import identify
 from dockdrift.db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
@@ -24,7 +25,8 @@ def selection_dict(flt: Filter) -> dict[str, object]:
     return {"since": _iso(flt.since), "until": _iso(flt.until),
             "recorder": ",".join(recorders) or None, "target": flt.target,
             "user_agent": flt.user_agent, "method": flt.method, "route": flt.route,
-            "implementations": list(flt.implementations) or None}
+            "implementations": list(flt.implementations) or None,
+            "client": ",".join(flt.clients) or None}
 
 
 @dataclass
@@ -36,13 +38,17 @@ class RouteUse:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     user_agents: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=set)  # client families (db.clients)
 
-    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None) -> None:
+    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None,
+            client: str | None = None) -> None:
         self.count += n
         self.first_seen = min(filter(None, (self.first_seen, first)))
         self.last_seen = max(filter(None, (self.last_seen, last)))
         if user_agent:
             self.user_agents.add(user_agent)
+        if client:
+            self.clients.add(client)
 
 
 @dataclass
@@ -63,7 +69,7 @@ def observe(engine: Engine, sel: Filter = Filter()) -> Observed:
     Filter (its --user-agent regex too: SQLAlchemy's regexp_match)."""
     denied = Exchange.denied.is_(True)
     cols = [Exchange.method, Exchange.route, Exchange.handler, Exchange.user_agent,
-            case((denied, 1), else_=0)]
+            case((denied, 1), else_=0), Exchange.client_name]
     percent = func.sum(case((Exchange.path.contains("%", autoescape=True), 1), else_=0))
     stmt = (select(*cols, func.count(), func.min(Exchange.started_at),
                    func.max(Exchange.started_at), percent)
@@ -73,7 +79,7 @@ def observe(engine: Engine, sel: Filter = Filter()) -> Observed:
     out = Observed([])
     docker = set(docker_router().templates())
     uses: dict[tuple[str, str], RouteUse] = {}
-    for method, route, handler, ua, was_denied, n, first, last, pct in rows:
+    for method, route, handler, ua, was_denied, client, n, first, last, pct in rows:
         first, last = _dt(first), _dt(last)
         out.exchanges += n
         out.first = min(filter(None, (out.first, first)))
@@ -85,7 +91,7 @@ def observe(engine: Engine, sel: Filter = Filter()) -> Observed:
         else:
             out.percent_encoded += int(pct or 0)
             use = uses.setdefault((method, route), RouteUse(method, route, handler))
-            use.add(n, first, last, ua)
+            use.add(n, first, last, ua, client or identify(ua)[0])
     out.routes = sorted(uses.values(), key=lambda u: (u.route, u.method))
     return out
 

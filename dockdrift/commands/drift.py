@@ -18,229 +18,13 @@ win over it: 1); --allow-empty turns 3 into 0.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
 
-from dockdrift.analysis.render import write_output
-from dockdrift.db.basics import DEFAULT_DB
-from dockdrift.commands.options import add_filter_arguments, filter_from_args
-from dockdrift.errors import UsageError
+from dockdrift.render.base import write_output
+from dockdrift.commands.drift_args import FORMATS, _has_runs_table, _open, add_arguments, compute
 
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from dockdrift.analysis.drift import DriftParams
-    from dockdrift.analysis.drift_store import Window
-    from dockdrift.analysis.load import Filter
-
-FORMATS = ["text", "markdown", "html", "json"]
-_OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=["run", "history"], default="run",
-                   help="run (default): compare two windows; history: list saved runs")
-    p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
-    w = p.add_argument_group("windows")
-    w.add_argument("--baseline", metavar="START..END",
-                   help="baseline window (default 8d..1d; with --baseline-db all of it: ..)")
-    w.add_argument("--current", metavar="START..END",
-                   help="current window (default 1d..now; with --baseline-db all of --db: ..)")
-    w.add_argument("--baseline-db", metavar="PATH", help="take the baseline from this capture")
-    w.add_argument("--since-last-run", action="store_true",
-                   help="baseline = the last saved run's current window, current = its end..now")
-    w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
-    w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
-                   help="the baseline is what these recorders saw (compare recorders: the "
-                        "windows may then be the same time range, default 1d..now)")
-    w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
-                   help="the current window is what these recorders saw")
-    w.add_argument("--by", choices=["recorder"],
-                   help="one drift run per recorder, its baseline against its current window")
-    # the shared filter flags (--recorder: both windows, unless --baseline/--current-recorder)
-    add_filter_arguments(p.add_argument_group("which exchanges (both windows)"), times=False)
-    d = p.add_argument_group("missing data")
-    d.add_argument("--max-gap", metavar="DURATION",
-                   help="report a recording_gap when the current window has no exchanges for "
-                        "longer than this (e.g. 1h; config max_gap; default: off)")
-    d.add_argument("--allow-empty", action="store_true",
-                   help="exit 0, not 3, when a window has too little data to decide")
-    t = p.add_argument_group("thresholds (override the config file)")
-    t.add_argument("--config", metavar="PATH", help="default ./dockdrift.toml or pyproject.toml")
-    t.add_argument("--alpha", type=float, help="false-alarm level of a run (default 0.01)")
-    t.add_argument("--min-count", type=int, help="occurrences for a new/vanished code (5)")
-    t.add_argument("--min-total", type=int,
-                   help="answered requests a window needs to decide (else exit 3) and a route "
-                        "needs per window for its shares to be tested (30)")
-    t.add_argument("--min-expected", type=float, help="G-test cell expectation (5)")
-    t.add_argument("--min-effect", type=float, help="share-shift distance floor, 0..1 (0.1)")
-    t.add_argument("--correction", help="holm (default), bh, bonferroni or none")
-    t.add_argument("--ignore-route", action="append", default=[], metavar="ROUTE",
-                   help="skip this route template (glob); repeatable")
-    t.add_argument("--against", metavar="seed|spec|spec:VERSION|own|podman",
-                   help="documented table for newly_undocumented, as in report (default seed)")
-    o = p.add_argument_group("output")
-    o.add_argument("--format", choices=FORMATS, default="text")
-    o.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
-    o.add_argument("--save", action="store_true", help="store this run in drift_runs")
-    o.add_argument("--since", metavar="TIME", help="history: only runs saved since TIME")
-
-
-def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
-    """Config values overridden by the flags given, each checked like the config's."""
-    from dockdrift.analysis.config import _NUMBERS, check_correction, check_number
-
-    values: dict[str, Any] = {}
-    for key in _OVERRIDES:
-        value = getattr(args, key)
-        if value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if key == "correction":
-            values[key] = check_correction(value, flag)
-        else:
-            kind, lo, hi = _NUMBERS[key]
-            values[key] = check_number(key, value, kind, lo, hi, flag)
-    if args.ignore_route:
-        values["ignore_routes"] = (*base.ignore_routes, *args.ignore_route)
-    return replace(base, **values)
-
-
-def _open(db: str, *, create_tables: bool = False) -> Engine:
-    """An existing store only (a typo'd --db is exit 2, never a new store); --save may add
-    the drift_runs table to an older one."""
-    from dockdrift.db.engine import open_existing
-
-    return open_existing(db, tables=create_tables)
-
-
-def _has_runs_table(engine: Engine) -> bool:
-    from sqlalchemy import inspect
-
-    return "drift_runs" in inspect(engine).get_table_names()
-
-
-def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: Engine,
-                    now: datetime) -> tuple[Window, Window]:
-    """The two windows from --since-last-run, the flags, the config, or the defaults."""
-    from dockdrift.analysis.drift_store import Window, last_run
-    from dockdrift.analysis.timeparse import parse_window
-
-    if args.since_last_run:
-        if args.baseline or args.baseline_db:
-            raise UsageError("--since-last-run chooses the baseline itself: drop --baseline / "
-                             "--baseline-db")
-        prev = last_run(engine) if _has_runs_table(engine) else None
-        if prev is None:
-            raise UsageError(f"no saved drift run in {args.db}: run once with --save (and "
-                             "explicit windows) before using --since-last-run")
-        end = prev.current_end or prev.created_at
-        if end >= now:
-            raise UsageError(f"the last saved run's current window ends at "
-                             f"{end:%Y-%m-%d %H:%M:%S}, not before now: nothing new to compare")
-        return (Window(args.db, prev.current_start, end, _recorders(args, "baseline")),
-                Window(args.db, end, now, _recorders(args, "current")))
-    by_recorder = _recorders(args, "baseline") != _recorders(args, "current")
-    two = bool(args.baseline_db) or by_recorder
-    c_text = args.current or options.get("current") or (
-        "1d..now" if by_recorder else ".." if two else "1d..now")
-    b_text = args.baseline or (c_text if by_recorder else None) or options.get("baseline") or (
-        ".." if two else "8d..1d")
-    b_start, b_end = parse_window(b_text, now)
-    c_start, c_end = parse_window(c_text, now)
-    if not two and (b_end is None or c_start is None or b_end > c_start):
-        raise UsageError(f"on one database the baseline ({b_text}) must end before the current "
-                         f"window ({c_text}) starts; or compare two captures with --baseline-db")
-    return (Window(args.baseline_db or args.db, b_start, b_end, _recorders(args, "baseline")),
-            Window(args.db, c_start, c_end, _recorders(args, "current")))
-
-
-def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
-    """The recorders of one window: --baseline-recorder / --current-recorder, else --recorder."""
-    own = getattr(args, f"{side}_recorder", None) or []
-    return tuple(own or getattr(args, "recorder", None) or ())
-
-
-def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
-    from dockdrift.analysis.config import check_duration
-
-    text = args.max_gap or options.get("max_gap")
-    return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
-
-
-def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
-    """Run the comparison: returns the JSON-shaped result, both engines and the params."""
-    from dockdrift.analysis.config import load_config
-    from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
-    from dockdrift.analysis.drift_render import records
-    from dockdrift.analysis.drift_store import window_aggregates, window_filter, window_info
-    from dockdrift.analysis.background import background
-    from dockdrift.analysis.report import documented_frame
-    from dockdrift.version import version_info
-
-    cfg = load_config(args.config)
-    params = resolve_params(args, cfg.params)
-    max_gap = _max_gap(args, cfg.options)
-    engine = _open(args.db, create_tables=args.save)
-    baseline, current = resolve_windows(args, cfg.options, engine, now)
-    base = replace(filter_from_args(args), recorders=())  # each window adds its recorders
-    b_engine = _open(args.baseline_db) if args.baseline_db else engine
-    # The two windows (and the gap scan) at once: SQLite releases the GIL; WAL readers do not
-    # block each other.
-    b_counts = background(window_aggregates, b_engine, baseline, base)
-    gaps = background(_gap_findings, engine, window_filter(current, base), max_gap, now)
-    c_obs, c_failed = window_aggregates(engine, current, base)
-    b_obs, b_failed = b_counts()
-    from dockdrift.analysis.load import reads_rollups
-
-    for name, e, w in (("baseline", b_engine, baseline), ("current", engine, current)):
-        if reads_rollups(e, window_filter(w, base)):
-            print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
-                  " its counts come from the daily rollups (whole days)", file=sys.stderr)
-    against = args.against or cfg.options.get("against", "seed")
-    doc = documented_sets(c_obs, documented_frame(engine), against)  # AgainstError: cli.main
-    b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
-    from dockdrift.analysis.outcomes.drift import window_candidates
-
-    extra = window_candidates(b_engine, baseline, engine, current, params, base)
-    findings = find_drift(b_routes, c_routes, params, doc, extra)
-    result = {"findings": records(findings) + gaps(),
-              "baseline": window_info(b_engine, baseline, b_obs, b_failed, base),
-              "current": window_info(engine, current, c_obs, c_failed, base)}
-    result |= _sufficiency(result, (b_engine, engine), (baseline, current), base, params,
-                           (b_routes, c_routes)) | {"dockdrift": version_info()}
-    meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
-                                          "max_gap": args.max_gap or cfg.options.get("max_gap")},
-            "baseline": baseline, "current": current}
-    return result, engine, b_engine, meta
-
-
-def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
-                  now: datetime) -> list[dict]:
-    from dockdrift.analysis.gaps import gap_finding, recording_gaps
-
-    if max_gap is None:
-        return []
-    return [gap_finding(a, b, max_gap, flt, flt.until, now)
-            for a, b in recording_gaps(engine, flt, max_gap, now)]
-
-
-def _sufficiency(result: dict, engines: tuple, windows: tuple, base: Filter,
-                 params: DriftParams, routes: tuple) -> dict[str, list]:
-    """`insufficient`: windows that cannot decide (exit 3); `untested_routes`: routes too thin
-    in a window for a share test."""
-    from dockdrift.analysis.drift_store import window_filter
-    from dockdrift.analysis.sufficiency import untested_routes, window_shortfall
-
-    short = [window_shortfall(e, name, w.db, window_filter(w, base), result[name],
-                              params.min_total)
-             for name, e, w in zip(("baseline", "current"), engines, windows, strict=True)]
-    unique = {s.reason: s.to_dict() for s in short if s is not None}  # store: said once
-    return {"insufficient": list(unique.values()),
-            "untested_routes": untested_routes(*routes, params.min_total)}
+__all__ = ["FORMATS", "add_arguments", "compute", "run", "run_history", "exit_code"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -251,13 +35,13 @@ def run(args: argparse.Namespace) -> int:
         now = parse_time(args.now, now)
     if args.action == "history":
         return run_history(args, now)
-    from dockdrift.analysis import drift_render
-    from dockdrift.analysis.drift_store import save_run
+    from dockdrift.render import drift as drift_render
+    from dockdrift.analysis.drift.store import save_run
 
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import drift_sections
 
-        text, code = drift_sections(args, now)
+        text, code = drift_sections(args, now, by=args.by)
         write_output(text, args.output)
         return code
     result, engine, b_engine, meta = compute(args, now)
@@ -266,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if args.save and (args.allow_empty or not current_short):
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),
                  result["findings"], meta["params"], now)
-    text = drift_render.render(result, args.format, meta, engine, b_engine,
+    timelines: tuple[dict, str] = ({}, "")
+    if args.format == "html":  # share timelines of the flagged routes, read from the stores
+        from dockdrift.analysis.drift.plots import route_timelines
+        from dockdrift.analysis.drift.run import flagged_routes
+
+        timelines = route_timelines(flagged_routes(result["findings"]), meta, engine, b_engine)
+    text = drift_render.render(result, args.format, meta, timelines,
                                use_color=args.output is None and drift_render.wants_color())
     write_output(text, args.output)
     return exit_code(result, args, saved_skipped=args.save and current_short)
@@ -295,8 +85,8 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
 
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:
-    from dockdrift.analysis import drift_render
-    from dockdrift.analysis.drift_store import runs
+    from dockdrift.render import drift as drift_render
+    from dockdrift.analysis.drift.store import runs
     from dockdrift.analysis.timeparse import parse_time
 
     engine = _open(args.db)
@@ -309,7 +99,7 @@ def run_history(args: argparse.Namespace, now: datetime) -> int:
 def runs_empty():  # noqa: ANN201
     import pandas as pd
 
-    from dockdrift.analysis.drift_store import RUN_COLUMNS
+    from dockdrift.analysis.drift.store import RUN_COLUMNS
 
     return pd.DataFrame(columns=RUN_COLUMNS)
 

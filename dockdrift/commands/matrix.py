@@ -24,7 +24,7 @@ from dataclasses import replace
 import sys
 from typing import TYPE_CHECKING
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.analysis.background import background
 from dockdrift.commands.options import (
     add_allow_empty,
@@ -60,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="documented codes shown per implementation: own (each its own table: "
                         "Swarm the source document, the Engine its OpenAPI table, Podman "
                         "its own), or one table for all (default: own)")
-    add_filter_arguments(p)  # its --implementation: the columns, in this order (see run)
-    add_by_argument(p, ("recorder",), "recorder: one column per (implementation, recorder)")
+    add_filter_arguments(p, by=False)  # its --implementation: the columns, in this order (run)
+    add_by_argument(p, ("recorder", "client"), "one column per (implementation, recorder) or "
+                    "(implementation, client family)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="exactly these two implementations (the columns of --format seed)")
     p.add_argument("--include-setup", action="store_true",
@@ -71,16 +72,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:
-    from dockdrift.analysis.matrix import render
+    from dockdrift.render import matrix as render
 
     if args.format == "seed":
         return _seed(m, args.compare)
     if args.format == "html":
-        from dockdrift.analysis.matrix.page import to_html
+        from dockdrift.render.matrix_page import to_html
 
         return to_html(m)
     if args.format == "text":
-        from dockdrift.analysis.render import wants_color
+        from dockdrift.render.base import wants_color
 
         return render.to_text(m, args.output is None and wants_color())
     return render.FORMATS[args.format](m)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     engine = open_existing(args.db)
     try:
         counts = background(load.matrix_counts, engine, flt, args.include_setup,
-                            getattr(args, "by", None) == "recorder")
+                            False, getattr(args, "by", None))
         # AgainstError, UnknownImplementation, database errors: cli.main (dockdrift.errors)
         m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
         if not m.enough_data:
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
     """Exit 3 (0 with --allow-empty): one line on stderr; the data formats still say so."""
-    from dockdrift.analysis.matrix.render import verdict_line
+    from dockdrift.render.matrix import verdict_line
 
     n = m.summary.get("exchanges", 0)
     why = ("no exchanges in the store for these filters" if not n else verdict_line(m))

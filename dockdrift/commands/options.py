@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 FORMATS = ["text", "markdown", "html", "json", "csv"]
 
 
-def add_filter_arguments(p: argparse.ArgumentParser, *, times: bool = True) -> None:
-    """--since/--until (unless `times` is False: drift has windows) and every dimension's
-    filter flag, each the same on every command."""
+def add_filter_arguments(p: argparse.ArgumentParser, *, times: bool = True,
+                         by: bool = True) -> None:
+    """--since/--until (unless `times` is False: drift has windows), every dimension's filter
+    flag, each the same on every command, and `--by DIM` (unless `by` is False: a command
+    that adds its own with add_by_argument, or has none)."""
     if times:
         p.add_argument("--since", help="ISO time (UTC unless it has an offset) or relative: "
                                        "7d, 12h")
@@ -48,6 +50,8 @@ def add_filter_arguments(p: argparse.ArgumentParser, *, times: bool = True) -> N
         elif dim.repeat:
             kwargs |= {"action": "append", "default": []}
         p.add_argument(dim.flag, **kwargs)
+    if by:
+        add_by_argument(p)
 
 
 def add_by_argument(p: argparse.ArgumentParser, choices: tuple[str, ...] = BY_DIMENSIONS,
