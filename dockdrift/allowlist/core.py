@@ -15,7 +15,12 @@ from dockdrift.db.models import Exchange
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
 
 
-Selection = Filter  # its earlier name: the allowlist reads the one filter model
+def Selection(*, recorder: str | None = None, client: str | None = None,  # noqa: N802
+              **fields: object) -> Filter:
+    """The allowlist's earlier filter class, now the one Filter: its `recorder` and `client`
+    (one value each) become Filter's `recorders` and `clients`."""
+    return Filter(recorders=(recorder,) if recorder else (),
+                  clients=(client,) if client else (), **fields)  # type: ignore[arg-type]
 
 
 def selection_dict(flt: Filter) -> dict[str, object]:

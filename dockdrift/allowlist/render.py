@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dockdrift.db import allowlist
-from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection, selection_dict
+from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, selection_dict
+from dockdrift.analysis.filter import Filter
 from dockdrift.endpoint import Endpoint
 from dockdrift.db.version import package_version
 
@@ -25,11 +26,11 @@ class Source:
     """Where the allowlist was learned: for the header of every format."""
 
     db: str
-    selection: Selection
+    selection: Filter
     generated: datetime
 
     @staticmethod
-    def now(db: str, selection: Selection) -> Source:
+    def now(db: str, selection: Filter) -> Source:
         return Source(db, selection, datetime.now(UTC).replace(tzinfo=None, microsecond=0))
 
 
