@@ -6,13 +6,13 @@ PYTHON ?= python3
 PYTEST_FLAGS ?= -q -p no:cacheprovider -ra
 ARGS ?=
 
-.PHONY: venv test demo dockerd dockerd26 podman servers lint matrix
+.PHONY: venv test demo docs docs-gen dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins servers servers-down lint matrix
 
 # Creates the venv (if missing) and installs the project with its dev extra.
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[dev,postgres,docs]'
 
 $(PY):
 	$(MAKE) venv
@@ -32,12 +32,28 @@ dockerd:
 dockerd26:
 	scripts/dockerd26-up.sh
 
+dockerd28:
+	scripts/dockerd28-up.sh
+
+dockerd28floor:
+	scripts/dockerd28-up.sh --floor
+
 podman:
 	scripts/podman-up.sh
 
-# Engine 20.10, Engine 26.1 and Podman, each with busybox:local (see README, "Tests").
+podman5:
+	scripts/podman5-up.sh
+
+plugins:
+	scripts/plugins-up.sh
+
+# Engine 20.10, 26.1, 28.5 and 28.5 in floor mode, Podman 4.3 and 5.8, each with busybox:local,
+# the compose and buildx plugins, PostgreSQL (see README, "Tests"); servers-down stops them.
 servers:
 	scripts/servers-up.sh
+
+servers-down:
+	scripts/servers-down.sh
 
 lint: | $(PY)
 	$(PY) -m ruff check .
@@ -61,3 +77,11 @@ matrix: | $(PY)
 	done; \
 	$(PY) -m dockdrift.cli matrix --db $(MATRIX_DB) --format html -o $(MATRIX_HTML); rc=$$?; \
 	if [ $$rc -gt 1 ]; then exit $$rc; fi
+
+# The documentation site: the generated parts first (command reference, exchanges table, probe
+# cases, mitmdump options, layout: scripts/docs_gen.py), then MkDocs strictly into site/.
+docs-gen: | $(PY)
+	$(PY) scripts/docs_gen.py
+
+docs: docs-gen
+	$(PY) -m mkdocs build --strict --quiet --site-dir site

@@ -22,7 +22,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockdrift.db.tables import DATA_DIR, version_key, write_csv
+from dockdrift.db.table_files import DATA_DIR, version_key, write_csv
 
 PODMAN_COLUMNS = ["method", "route", "api", "handler", "operation_id", "codes", "versioned",
                   "unversioned", "path_prefix", "registered"]

@@ -14,7 +14,7 @@ import pytest
 from pg_fixtures import BACKENDS, backend_store
 from report_helpers import T0, write_capture
 
-from dockdrift.analysis.report_cli import parse_time
+from dockdrift.commands.options import parse_time
 from dockdrift.cli import main
 from dockdrift.errors import UsageError
 
@@ -44,8 +44,8 @@ def test_text_report_exit_1_and_no_colour_off_a_tty(capsys, capture):
 
 def test_colour_only_when_asked(capture):
     from dockdrift.analysis import load
-    from dockdrift.analysis.report_cli import load_report
-    from dockdrift.analysis.report_render import to_text
+    from dockdrift.analysis.report import load_report
+    from dockdrift.render.report import to_text
     from dockdrift.db.engine import make_engine
 
     engine = make_engine(capture, create=False)
@@ -148,7 +148,7 @@ def test_read_only_store_computes_the_tables_in_memory(tmp_path):
     """A store that refuses writes (SQLite query_only) still gets the documented tables."""
     from sqlalchemy import event
 
-    from dockdrift.analysis.report_cli import documented_frame
+    from dockdrift.analysis.report import documented_frame
     from dockdrift.db.engine import make_engine
 
     writable = make_engine(write_capture(tmp_path / "rw.sqlite"), create=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dockdrift.analysis.matrix.core import Matrix
 from dockdrift.analysis.plots import _axes, _empty
-from dockdrift.analysis.render import PALETTE
+from dockdrift.analysis.plots import PALETTE
 from matplotlib.figure import Figure
 from matplotlib.axes import Axes
 
@@ -46,7 +46,7 @@ def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 40,
     rows = m.rows.head(limit)
     if rows.empty:
         return _empty(ax, "no rows")
-    from dockdrift.analysis.matrix.render import row_name
+    from dockdrift.analysis.matrix.core import row_name
 
     names = [row_name(r) for r in rows.itertuples()]
     fig, ax = _axes(ax, 2.5 + 1.3 * len(m.implementations) + 0.07 * max(map(len, names)),
