@@ -4,7 +4,9 @@
         --set dockdrift_db=dockdrift.sqlite
 
 Thin by design: hooks stream every body (no buffering, or `docker run` deadlocks on /wait),
-build a row with db.record and hand it to db.writer's thread. Nothing here blocks the loop.
+copy what they saw into a tuple and hand it (with the bytes of the bodies extractors read) to
+the writer process (db.sink), which builds the row, derives shapes and writes. Nothing here
+parses a body or blocks the loop; SQLAlchemy is not even imported in the proxy's process.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import itertools
 import signal
 import socket
 import ssl
@@ -28,13 +31,13 @@ except ImportError as exc:  # mitmdump's Python lacks dockdrift: say so instead 
                       "`dockdrift capture`)") from exc
 
 from dockdrift.db import allowlist
-from dockdrift.db.engine import StoreError, make_engine
+from dockdrift.db.clients import identify
+from dockdrift.db.exchange import Body
 from dockdrift.db.implementations import TARGET_NAMES
-from dockdrift.db.record import build_row
-from dockdrift.db.streams import Counter, MessageScanner, outcome_fields, outcome_kind, response_stream
+from dockdrift.db.sink import ProcessWriter, SinkError
+from dockdrift.db.streams import Counter, outcome_kind
 from dockdrift.db.target import TargetTracker, upstream_url_from_mode
-from dockdrift.db.writer import BatchWriter
-from dockdrift import hijack
+from dockdrift import hijack, peers, tap
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
@@ -118,6 +121,20 @@ def _header(headers: http.Headers, name: bytes) -> str | None:
     return None if found is None else found.decode("utf-8", "surrogateescape")
 
 
+def _two_headers(headers: http.Headers, first: bytes,
+                 second: bytes) -> tuple[str | None, str | None]:
+    """`_header` of two names in one pass over the fields (each hook wants two)."""
+    a = b = None
+    for k, v in headers.fields:
+        k = k.lower()
+        if k == first:
+            a = v if a is None else a + b", " + v
+        elif k == second:
+            b = v if b is None else b + b", " + v
+    return (None if a is None else a.decode("utf-8", "surrogateescape"),
+            None if b is None else b.decode("utf-8", "surrogateescape"))
+
+
 def _method(raw: bytes) -> str:
     """`flow.request.method` (decoded, upper-cased) without the property's lookups."""
     return raw.decode("utf-8", "surrogateescape").upper()
@@ -138,14 +155,18 @@ def take_probe_case(headers: http.Headers) -> str | None:
 
 class DockerRecorder:
     def __init__(self) -> None:
-        self.writer: BatchWriter | None = None
+        self.writer: ProcessWriter | None = None
         self.tracker = TargetTracker()
+        self.tracker.on_identity = self._identified
+        self._keys = itertools.count(1)  # joins a flow's body blocks to its record
+        self.shapes = True
         self.in_flight: dict[str, http.HTTPFlow] = {}
         self.recorded = 0
         self.recorder_name: str | None = None
         self._log_filter: logging.Filter | None = None
         self.allowlist: allowlist.Allowlist | None = None
         self._sighup: asyncio.AbstractEventLoop | None = None  # the loop that has our SIGHUP
+        self.peers: dict[str, peers.Peer] = {}  # client connection id -> the process behind it
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
@@ -162,6 +183,9 @@ class DockerRecorder:
         loader.add_option("dockdrift_batch_size", int, 500, "Rows per INSERT batch.")
         loader.add_option("dockdrift_max_queue", int, 100_000,
                           "Rows that may wait for the store before new ones are refused (loudly).")
+        loader.add_option("dockdrift_shapes", bool, True,
+                          "Derive the shape of JSON bodies (field paths and types, never "
+                          "values) in the writer process.")
         loader.add_option("dockdrift_enforce", str, "",
                           "An allowlist JSON (dockdrift allowlist --format json): other "
                           "requests get 403 and never reach the daemon. Reloaded on SIGHUP.")
@@ -179,11 +203,14 @@ class DockerRecorder:
                 f"not {ctx.options.dockdrift_target!r}")
         if updated & {"dockdrift_target", "mode", *TLS_OPTIONS}:
             self._configure_tracker()
+        if "dockdrift_shapes" in updated:  # read per exchange: options are slow to read
+            self.shapes = ctx.options.dockdrift_shapes
         if "dockdrift_recorder" in updated:
             self.recorder_name = (ctx.options.dockdrift_recorder or socket.gethostname())[:128]
         if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
             self._check_listen()
-        if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue"}:
+        if updated & {"dockdrift_db", "dockdrift_batch_size", "dockdrift_max_queue",
+                      "dockdrift_shapes"}:
             self._open_store()
         if "dockdrift_enforce" in updated:
             self._load_allowlist()
@@ -235,14 +262,22 @@ class DockerRecorder:
         if ctx.options.dockdrift_batch_size < 1 or ctx.options.dockdrift_max_queue < 1:
             raise exceptions.OptionsError("dockdrift_batch_size and dockdrift_max_queue must be >= 1")
         try:
-            engine = make_engine(ctx.options.dockdrift_db)
-        except StoreError as exc:
+            fresh = ProcessWriter(ctx.options.dockdrift_db,
+                                  batch_size=ctx.options.dockdrift_batch_size,
+                                  max_queue=ctx.options.dockdrift_max_queue,
+                                  shapes=ctx.options.dockdrift_shapes)
+        except SinkError as exc:
             raise exceptions.OptionsError(f"dockdrift_db: {exc}") from None
-        old, self.writer = self.writer, BatchWriter(
-            engine, batch_size=ctx.options.dockdrift_batch_size,
-            max_queue=ctx.options.dockdrift_max_queue)
+        old, self.writer = self.writer, fresh
         if old is not None:
             old.close()
+        if self.tracker.detected is not None:  # known already (a capture asked, a reload)
+            self._identified(None)
+
+    def _identified(self, found) -> None:
+        """The target tracker identified the upstream: the writer's rows say so from now."""
+        if self.writer is not None:
+            self.writer.identity(found or self.tracker.last_identity)
 
     def _load_allowlist(self) -> None:
         path = ctx.options.dockdrift_enforce
@@ -269,14 +304,34 @@ class DockerRecorder:
             except (RuntimeError, ValueError, NotImplementedError):
                 pass  # not the main thread: no reload on SIGHUP
 
+    async def client_connected(self, client) -> None:
+        """Who is behind this connection, asked of the kernel once (off the event loop)."""
+        self.peers[client.id] = await asyncio.to_thread(peers.lookup, client.peername,
+                                                        client.sockname)
+
+    def client_disconnected(self, client) -> None:
+        self.peers.pop(client.id, None)
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        conn = flow.client_conn
+        # a bridged unix client is registered before its first byte reaches us
+        peer = peers.BRIDGED.get(conn.peername[:2] if conn.peername else None) or (
+            self.peers.get(conn.id))
+        if peer is not None and peer.uid is not None:  # ids and names, for db.clients' extractor
+            flow.metadata.setdefault("dockdrift_facts", {}).update(peer.fields())
         if self.writer is None:
             # After `done` mitmproxy still serves open connections until its loop ends:
             # refuse rather than answer a request that can no longer be recorded.
             flow.kill()
             return
-        flow.request.stream = Counter()
-        case = take_probe_case(flow.request.headers)
+        req = flow.request
+        ua, ctype = _two_headers(req.headers, b"user-agent", b"content-type")
+        flow.metadata["dockdrift_ua"] = ua
+        if not self.shapes:
+            ctype = None
+        req.stream = tap.request_tap(self.writer, self._key(flow), ctype, True) \
+            if tap.is_json(ctype) else Counter()
+        case = take_probe_case(req.headers)
         if case is not None:
             flow.metadata["dockdrift_probe_case"] = case
         self.in_flight[flow.id] = flow
@@ -284,8 +339,11 @@ class DockerRecorder:
             self._enforce(flow, self.allowlist)
 
     def _enforce(self, flow: http.HTTPFlow, policy: allowlist.Allowlist) -> None:
+        client = (identify(_header(flow.request.headers, b"user-agent"))[0]
+                  if policy.by_client else None)
         message = policy.decide(flow.request.method,
-                                flow.request.data.path.decode("utf-8", "backslashreplace"))
+                                flow.request.data.path.decode("utf-8", "backslashreplace"),
+                                client)
         if message is None:
             return
         if ctx.options.dockdrift_enforce_dry_run:
@@ -311,11 +369,19 @@ class DockerRecorder:
             return
         if "dockdrift_denied" in flow.metadata:
             return  # our own 403, already in memory
-        path = flow.request.path
-        flow.response.stream = response_stream(
-            flow.response.status_code,
-            outcome_kind(_method(flow.request.data.method), path),
-            self.tracker.wants_body(path))
+        path, resp = flow.request.path, flow.response
+        server, ctype = _two_headers(resp.headers, b"server", b"content-type")
+        flow.metadata["dockdrift_server"] = server
+        resp.stream = tap.response_tap(
+            self.writer, self._key(flow), resp.status_code,
+            outcome_kind(_method(flow.request.data.method), path), self.tracker.wants_body(path),
+            ctype, path, self.shapes)
+
+    def _key(self, flow: http.HTTPFlow) -> int:
+        key = flow.metadata.get("dockdrift_key")
+        if key is None:
+            key = flow.metadata["dockdrift_key"] = next(self._keys)
+        return key
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._record(flow, None)
@@ -342,18 +408,16 @@ class DockerRecorder:
             return
         req, resp = flow.request, flow.response
         data = req.data
-        method = _method(data.method)
-        out = resp.stream if resp is not None and isinstance(
-            resp.stream, (Counter, MessageScanner)) else None
+        out = resp.stream if resp is not None and isinstance(resp.stream, Counter) else None
         inp = req.stream if isinstance(req.stream, Counter) else None
         status = resp.status_code if resp is not None and resp.timestamp_start else None
-        server = _header(resp.headers, b"server") if resp is not None else None
-        head = out.head if isinstance(out, Counter) else b""
-        if status is not None and head:
-            self.tracker.observe(method, req.path, status, head, server)
-        if error is not None and status is None:
+        meta = flow.metadata
+        server = meta.get("dockdrift_server") if "dockdrift_server" in meta else (
+            _header(resp.headers, b"server") if resp is not None else None)
+        if status is not None:
+            self.tracker.answered()
+        elif error is not None:
             self.tracker.upstream_failed()
-        kind, version = self.tracker.kind_and_version(server)
         peer = flow.client_conn.peername
         denied, would = flow.metadata.get("dockdrift_denied"), flow.metadata.get(
             "dockdrift_would_deny")
@@ -361,21 +425,23 @@ class DockerRecorder:
             error = denied
         if would is not None:  # the server answered: its status stays a server code
             error = allowlist.dry_run_error(would, error)
-        self.writer.submit(build_row(
-            method=method, raw_target=data.path, started=data.timestamp_start,
-            ended=(resp.timestamp_end if resp is not None and resp.timestamp_end else time.time()),
-            status_code=status, error=error,
-            request_bytes=inp.n if inp else len(data.content or b""),
-            response_bytes=out.n if out else None,
-            user_agent=_header(req.headers, b"user-agent"),
-            server=server or self.tracker.identity, target=kind,
-            client=peer[0] if peer else None,
-            body_head=allowlist.error_body(denied) if denied else head, target_version=version,
-            probe_case=flow.metadata.get("dockdrift_probe_case"),
-            recorder=self.recorder_name, denied=denied is not None,
-            **(outcome_fields(out) if out is not None else {}),
-        ))
+        response = tap.handover(out)
+        if denied is not None:  # our own 403: its text is the error message
+            response = (Body(status), allowlist.error_body(denied), False)
+        self.writer.submit((
+            flow.metadata.get("dockdrift_key", 0), _method(data.method), data.path,
+            data.timestamp_start,
+            resp.timestamp_end if resp is not None and resp.timestamp_end else time.time(),
+            status, error, inp.n if inp else len(data.content or b""),
+            out.n if out else None,
+            meta["dockdrift_ua"] if "dockdrift_ua" in meta else _header(req.headers, b"user-agent"),
+            server,
+            peer[0] if peer else None, flow.metadata.get("dockdrift_probe_case"),
+            self.recorder_name, denied is not None,
+            tap.handover(inp) or _NO_BODY, response or _NO_BODY,
+            flow.metadata.get("dockdrift_facts")))
         self.recorded += 1
 
 
+_NO_BODY = (Body(), b"", False)
 addons = [DockerRecorder()]

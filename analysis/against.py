@@ -9,8 +9,10 @@ source document: a Swarm and a Docker column), `spec-v1.41`, … (the Engine's O
 - `spec`: the Engine table nearest at or below the exchange's API version; `spec:1.41` one table.
 - `podman`: Podman's table (the one nearest at or below the exchange's `target_version` when
   that is a Podman release; the newest otherwise); `podman:4.3.1` one table.
-- `own`: each implementation's own documentation: engine -> as `spec`, swarm -> the Swarm column
-  of the source document, podman -> as `podman`; an unknown or undetected target -> as `seed`.
+- `own`: each implementation's own documentation: engine -> as `spec` (a request without a
+  /vX.Y prefix at the API version its release speaks, db.implementations.RELEASES: Engine 28.5
+  -> spec-v1.51), swarm -> the Swarm column of the source document, podman -> as `podman`
+  (Podman 5.8.6 -> podman-v5.8.3); an unknown or undetected target -> as `seed`.
 
 Templates are matched by shape (`route_shape`): variable names and patterns are ignored, so
 Podman's `/containers/{name}/json` is Docker's `/containers/{name:.*}/json`.
@@ -23,6 +25,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from dockdrift.db.implementations import api_version_of
 from dockdrift.db.routes import route_shape
 from dockdrift.db.tables import version_key
 
@@ -108,6 +111,8 @@ def _resolve(kind: str, fixed: str | None, target: str, target_version: object, 
         kind = OWN_TABLE.get(target, "seed")
         if not versions.get(kind, [SEED_VERSION]):
             kind = "seed"  # that implementation's table is not loaded
+        if _missing(api) and kind == "spec":  # no /vX.Y: the release's own API version
+            api = api_version_of(target, None if _missing(target_version) else str(target_version))
     if kind == "seed":
         return "seed", SEED_VERSION
     if kind == "spec":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dockdrift.errors import UsageError
+from dockdrift.analysis.errors import AnalysisError
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(w|d|h|min|m|sec|s)")
@@ -26,10 +26,10 @@ def to_naive_utc(value: datetime) -> datetime:
 
 
 def parse_duration(text: str) -> timedelta:
-    """'1d6h' -> timedelta(days=1, hours=6). Raises UsageError."""
+    """'1d6h' -> timedelta(days=1, hours=6). Raises AnalysisError."""
     m = _RELATIVE.fullmatch(text.strip().lower())
     if not m:
-        raise UsageError(f"bad duration {text!r}: use e.g. 7d, 12h, 1d6h, 90m, 30s")
+        raise AnalysisError(f"bad duration {text!r}: use e.g. 7d, 12h, 1d6h, 90m, 30s")
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(m.group(1)))
     return timedelta(seconds=seconds)
 
@@ -38,12 +38,12 @@ def parse_time(text: str, now: datetime) -> datetime:
     """A time on the command line -> naive UTC.
 
     `now`, a relative age counted back from `now` (`7d`, `-7d`, `7d ago`, `1d6h`), or an ISO time
-    (a date alone means its midnight UTC; no offset means UTC). Raises UsageError.
+    (a date alone means its midnight UTC; no offset means UTC). Raises AnalysisError.
     """
     now = to_naive_utc(now)
     s = text.strip()
     if not s:
-        raise UsageError(f"empty time: {HELP}")
+        raise AnalysisError(f"empty time: {HELP}")
     if s.lower() == "now":
         return now
     if _RELATIVE.fullmatch(s.lower()):
@@ -52,22 +52,22 @@ def parse_time(text: str, now: datetime) -> datetime:
     try:
         return to_naive_utc(datetime.fromisoformat(iso))
     except ValueError:
-        raise UsageError(f"bad time {text!r}: {HELP}") from None
+        raise AnalysisError(f"bad time {text!r}: {HELP}") from None
 
 
 def parse_window(text: str, now: datetime) -> tuple[datetime | None, datetime | None]:
     """'START..END' -> (start, end), end exclusive; an empty side is open (None).
 
     `7d..1d` is from seven days ago to one day ago, `1d..now` the last day, `2026-11-20..` from
-    that date on, `..` everything. Raises UsageError when malformed or when start >= end.
+    that date on, `..` everything. Raises AnalysisError when malformed or when start >= end.
     """
     if ".." not in text:
-        raise UsageError(f"bad window {text!r}: use START..END, e.g. 7d..1d, 1d..now, "
+        raise AnalysisError(f"bad window {text!r}: use START..END, e.g. 7d..1d, 1d..now, "
                          "2026-11-20..2026-11-21 (an empty side is open)")
     left, right = text.split("..", 1)
     start = parse_time(left, now) if left.strip() else None
     end = parse_time(right, now) if right.strip() else None
     if start is not None and end is not None and start >= end:
-        raise UsageError(f"bad window {text!r}: its start ({start:%Y-%m-%d %H:%M:%S}) is not "
+        raise AnalysisError(f"bad window {text!r}: its start ({start:%Y-%m-%d %H:%M:%S}) is not "
                          f"before its end ({end:%Y-%m-%d %H:%M:%S}); write the older time first")
     return start, end

@@ -10,6 +10,8 @@ role over the unix socket), so nothing of the user's store is touched.
   as it takes rows, for --seconds; rows per second committed, all processes together.
 - scale: a synthetic capture (benchmarks/generate.py) shipped with `dockdrift import`, then
   `dockdrift report` and `dockdrift drift` timed next to the same GROUP BY in psql-free SQL.
+- import: `dockdrift import` into PostgreSQL, COPY path and portable INSERT path next to a bare
+  `psql \\copy` of the same rows (the floor), alternated, each into a fresh database.
 - rollups: --hosts x 365 days x --groups rollup rows (what `dockdrift rollup` keeps: one row
   per day and group), every raw row pruned, then `dockdrift drift` over two 30-day windows.
 """
@@ -179,6 +181,50 @@ def scale(url: str, rows: int, workdir: Path, replicas: int = 1,
             "import_rows_per_s": round(rows / t_import) if t_import else None, **out}
 
 
+def import_rates(url: str, rows: int, workdir: Path, repeat: int = 2) -> dict[str, object]:
+    """`dockdrift import` into PostgreSQL: the COPY path, the portable INSERT path and the
+    floor (a bare `psql \\copy` of the same rows from CSV into an empty store), alternated
+    in one run, each into a fresh database; the fastest of `repeat` runs is kept."""
+    import csv
+
+    from benchmarks.generate import generate
+    from dockdrift.db.engine import make_engine
+    from dockdrift.db.shipping import COPIED_COLUMNS, batches, import_store
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    src = workdir / f"fleet-{rows}.sqlite"
+    if not src.exists():
+        generate(src, rows, days=28.0, end=NOW, drift=True)
+    source = make_engine(str(src), create=False)
+    dump = workdir / f"fleet-{rows}.csv"
+    with dump.open("w", newline="") as f:
+        out = csv.writer(f)
+        for batch in batches(source):
+            out.writerows([["" if v is None else v for v in r] for r in batch])
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for how in ("copy", "insert", "floor"):
+            name, db = fresh_database(url)
+            try:
+                into = make_engine(db)
+                start = time.perf_counter()
+                if how == "floor":
+                    subprocess.run([*_psql(db), "-c", f"\\copy exchanges "
+                                    f"({', '.join(COPIED_COLUMNS)}) from '{dump}' csv"],
+                                   check=True, capture_output=True)
+                else:
+                    import_store(source, into, copy=how == "copy")
+                elapsed = time.perf_counter() - start
+                into.dispose()
+                assert _rows(db) == rows, (how, _rows(db))
+            finally:
+                drop_database(url, name)
+            best[how] = min(best.get(how, elapsed), elapsed)
+    source.dispose()
+    return {"rows": rows, **{f"{k}_rows_per_s": round(rows / v) for k, v in best.items()},
+            "copy_vs_floor": round(best["copy"] / best["floor"], 2)}
+
+
 def _rows(db: str) -> int:
     from sqlalchemy import create_engine, text
 
@@ -310,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
                              args.keep)
     if "rollups" in args.parts:
         out["rollups"] = rollups(args.url, args.hosts, args.groups)
+    if "import" in args.parts:
+        out["import"] = import_rates(args.url, args.rows, args.workdir, args.repeat)
     print(json.dumps(out, indent=None if args.json else 2))
     return 0
 

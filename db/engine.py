@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Index, Table, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, Index, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -21,7 +21,9 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from dockdrift.db.errors import StoreError
 from dockdrift.db.models import SCHEMA_VERSION, Base, Meta
+from dockdrift.db.schema import schema_lock, stored_version
 
 DEFAULT_DB = "dockdrift.sqlite"
 STORE_ID_KEY = "store_id"  # names this store in the uid of its rows once copied elsewhere
@@ -29,10 +31,6 @@ BUSY_TIMEOUT_MS = 5000
 # Indexes of earlier versions, replaced by the covering ones in db.models.
 OBSOLETE_INDEXES = ("ix_exchanges_route_status", "ix_exchanges_time_route",
                     "ix_exchanges_started_at")
-
-
-class StoreError(Exception):
-    """A store problem the user can fix; the message says what and what to do."""
 
 
 def to_url(db: str | os.PathLike[str] | None) -> str:
@@ -170,21 +168,6 @@ def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None =
         _create_schema(engine, where)
 
 
-# Any fixed number: PostgreSQL's advisory lock that serialises dockdrift's schema creation.
-_SCHEMA_LOCK = 0x646F636B
-
-
-def schema_lock(conn: Connection) -> None:
-    """Take the lock that serialises schema changes, for the rest of `conn`'s transaction:
-    PostgreSQL's advisory lock; on SQLite, the write lock with all the DDL in this one
-    transaction (another process sees the old schema or the whole new one; pysqlite would
-    commit each statement on its own otherwise). Call first in the transaction."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
-    elif conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def _create_schema(engine: Engine, where: str, attempts: int = 5) -> None:
     """Create the tables and the store's facts once, also when several recorders open one new
     store at the same moment (a fleet's first start): on PostgreSQL under an advisory lock,
@@ -267,15 +250,6 @@ def update_indexes(engine: Engine) -> list[str]:
     except OperationalError:
         return []
     return changed
-
-
-def stored_version(conn: Connection, tables: set[str] | None = None) -> int:
-    """The schema version a store says it has (0: written before dockdrift_meta existed)."""
-    if "dockdrift_meta" not in (tables if tables is not None
-                                else set(inspect(conn).get_table_names())):
-        return 0
-    value = conn.scalar(select(Meta.value).where(Meta.key == "schema_version"))
-    return int(value) if value and value.isdigit() else 0
 
 
 def _check_version(engine: Engine, where: str, tables: set[str]) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from dockdrift.db.models import SCHEMA_VERSION, Base, Meta
+from dockdrift.db.schema import schema_lock, stored_version
 
 # Schema 0 is a capture written before dockdrift_meta existed: `exchanges` without the
 # columns added since. Each entry: column name -> SQL type, added with ALTER TABLE.
@@ -68,8 +69,6 @@ def migrate(engine: Engine, from_version: int) -> None:
     IMMEDIATE write lock), and the version is read again inside it, so one process migrates
     and the others find the work done (without this, they ran the same ALTER TABLE twice).
     """
-    from dockdrift.db.engine import schema_lock, stored_version
-
     with engine.begin() as conn:
         schema_lock(conn)
         version = stored_version(conn)

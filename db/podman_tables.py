@@ -22,7 +22,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockdrift.db.tables import DATA_DIR, version_key, write_csv
+from dockdrift.db.table_files import DATA_DIR, version_key, write_csv
 
 PODMAN_COLUMNS = ["method", "route", "api", "handler", "operation_id", "codes", "versioned",
                   "unversioned", "path_prefix", "registered"]
@@ -32,6 +32,16 @@ VERSIONED = "[0-9][0-9A-Za-z.-]*"
 MANIFEST_V3 = "[0-3][0-9A-Za-z.-]*"
 MANIFEST_V4 = "[4-9][0-9A-Za-z.-]*"
 NO_SWARM = "[0-9.]+"
+# register_manifest.go:12-13: the v3 and v4 subrouters take different version prefixes
+# (the same registrations at 4.3.1 and 5.8.3).
+MANIFEST_SUBROUTERS: dict[tuple[str, str], tuple[str, bool]] = {
+    ("POST", "/libpod/manifests/{name}/push"): (MANIFEST_V3, False),
+    ("POST", "/libpod/manifests/create"): (MANIFEST_V3, False),
+    ("POST", "/libpod/manifests/{name:.*}/add"): (MANIFEST_V3, False),
+    ("POST", "/libpod/manifests/{name:.*}/registry/{destination:.*}"): (MANIFEST_V4, False),
+    ("POST", "/libpod/manifests/{name:.*}"): (MANIFEST_V4, False),
+    ("PUT", "/libpod/manifests/{name:.*}"): (MANIFEST_V4, False),
+}
 # Registrations the routes CSV cannot tell from the general rule (compat: both forms; libpod:
 # versioned only; PathPrefix: both, with NO_SWARM), read in the release's source:
 # (method, route) -> (versioned pattern or "", registered without a prefix too).
@@ -40,14 +50,10 @@ REGISTRATION_EXCEPTIONS: dict[str, dict[tuple[str, str], tuple[str, bool]]] = {
         # register_secrets.go:210-211: the unversioned twin is the `/secret/{name}` typo.
         ("DELETE", "/secrets/{name}"): (VERSIONED, False),
         ("DELETE", "/secret/{name}"): ("", True),
-        # register_manifest.go:11-12: the v3 and v4 subrouters take different version prefixes.
-        ("POST", "/libpod/manifests/{name}/push"): (MANIFEST_V3, False),
-        ("POST", "/libpod/manifests/create"): (MANIFEST_V3, False),
-        ("POST", "/libpod/manifests/{name:.*}/add"): (MANIFEST_V3, False),
-        ("POST", "/libpod/manifests/{name:.*}/registry/{destination:.*}"): (MANIFEST_V4, False),
-        ("POST", "/libpod/manifests/{name:.*}"): (MANIFEST_V4, False),
-        ("PUT", "/libpod/manifests/{name:.*}"): (MANIFEST_V4, False),
+        **MANIFEST_SUBROUTERS,
     },
+    # The typo is gone (DELETE /secrets/{name} registered both ways, the general rule).
+    "5.8.3": MANIFEST_SUBROUTERS,
 }
 UNVERSIONED_LIBPOD = {"/libpod/_ping"}  # register_ping.go:63
 

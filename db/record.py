@@ -118,7 +118,8 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
               probe_case: str | None = None, recorder: str | None = None,
               denied: bool = False, stream_error_text: str | None = None,
               stream_error_count: int | None = None,
-              exit_code: int | None = None) -> dict[str, Any]:
+              exit_code: int | None = None,
+              min_api_version: str | None = None) -> dict[str, Any]:
     """Everything known about one exchange -> a dict of `exchanges` columns."""
     path, query = split_target(raw_target)
     m = match(method, path)
@@ -144,6 +145,7 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
         "target": target,
         "client": client,
         "target_version": target_version,
+        "min_api_version": min_api_version,
         "probe_case": probe_case,
         "recorder": recorder,
         "denied": denied,

@@ -34,8 +34,9 @@ from sqlalchemy import cast as sql_cast
 from dockdrift.db.models import Exchange, Rollup, RollupDay
 
 DAY = timedelta(days=1)
-GROUP_COLUMNS = ["recorder", "target", "target_version", "method", "route", "handler",
-                 "api_version", "status_code"]
+# min_api_version: the upstream's API floor, part of the implementation (db.implementations)
+GROUP_COLUMNS = ["recorder", "target", "target_version", "min_api_version", "method", "route",
+                 "handler", "api_version", "status_code"]
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Optional `/v{version}` prefix, templates anchored, `{name:.*}` greedy (may contain `/`),
 `{name}` one segment, matched on the percent-decoded path without the query; the method
 must match exactly (HEAD is not GET). First match wins, in table order: the source
-document's table, then the Engine tables newest first, then Podman's tables newest first.
+document's table, then the Engine tables newest first, then Podman's tables oldest first (a
+route keeps the tag it had in older stores).
 
 Podman's rows come last, so a compat request gets the same template whichever server answered
 (the matrix lines implementations up by template); only what no Docker table knows (the libpod
@@ -256,8 +257,9 @@ def podman_rows(version: str) -> list[Registration]:
 
 @lru_cache(maxsize=1)
 def default_router() -> Tagger:
-    podman = [RegisteredRouter(podman_rows(v))
-              for v in reversed(list(podman_tables.podman_files()))]
+    # Podman's tables oldest first: its releases keep their templates, so a route keeps the
+    # tag (and route_source) it had in older stores; a newer release's routes come after.
+    podman = [RegisteredRouter(podman_rows(v)) for v in podman_tables.podman_files()]
     return Tagger(Router(table_rows()), podman)
 
 

@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(__file__).parent / "data"
+from dockdrift.db.table_files import DATA_DIR, version_key, write_csv
+
 SEED_FILE = "seed-v1.22.csv"
 SEED_COLUMNS = ["method", "route", "handler", "engine_handler", "swarm_codes", "docker_codes"]
 SPEC_COLUMNS = ["method", "route", "handler", "operation_id", "codes", "experimental"]
@@ -75,10 +76,6 @@ def spec_files() -> dict[str, Path]:
     for p in DATA_DIR.glob("spec-v*.csv"):
         found[p.stem.removeprefix("spec-v")] = p
     return dict(sorted(found.items(), key=lambda kv: version_key(kv[0])))
-
-
-def version_key(v: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in v.split(".") if x.isdigit())
 
 
 def read_spec(version: str) -> list[RouteRow]:
@@ -209,13 +206,6 @@ def spec_version(spec_path: Path) -> str:
     if m:
         return m.group(1)
     return str(_load_yaml(spec_path)["info"]["version"])
-
-
-def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
 
 
 def add_spec(spec_path: Path, routes_csv: Path | None = None, out_dir: Path = DATA_DIR,

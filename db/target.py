@@ -13,6 +13,7 @@ import logging
 import re
 import ssl
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 from dockdrift.db.implementations import Identity, from_server_header, from_version_body
@@ -48,6 +49,9 @@ class TargetTracker:
         self.detected: str | None = None
         self.identity: str | None = None
         self.version: str | None = None
+        self.min_api_version: str | None = None  # /version's MinAPIVersion: the API floor
+        self.last_identity: Identity | None = None
+        self.on_identity: Callable[[Identity], None] | None = None  # told each identification
         self.upstream: tuple[str, int] | None = None
         self.tls: ssl.SSLContext | None = None  # the probe speaks TLS to a TLS upstream
         self.name = ""  # how the log names the upstream (ssh://…, tcp://…)
@@ -77,6 +81,11 @@ class TargetTracker:
             return kind, self.version
         return kind, (found[1] if found and found[0] == kind else None)
 
+    def floor(self, kind: str | None) -> str | None:
+        """The upstream's API floor, for exchanges of the kind /version named (not a forced
+        or header-only kind: their floor is unknown)."""
+        return self.min_api_version if kind is not None and kind == self.detected else None
+
     def wants_body(self, path: str) -> bool:
         if "/version" not in path and "/info" not in path:  # most traffic: no regex
             return False
@@ -89,7 +98,12 @@ class TargetTracker:
             found = from_version_body(body_head, server_header)
             if found:
                 self._set(found)
-        if self._stale and status is not None:
+        if status is not None:
+            self.answered()
+
+    def answered(self) -> None:
+        """The upstream answered: ask it again who it is if it had failed before."""
+        if self._stale:
             self._stale = False
             self.probe_soon()
 
@@ -133,12 +147,21 @@ class TargetTracker:
         if found:
             self._set(found)
 
-    def _set(self, found: Identity) -> None:
+    def _set(self, found: Identity, quiet: bool = False) -> None:
         with self._lock:
-            if (found.kind, found.server) != (self.detected, self.identity):
+            floor = found.min_api_version
+            if floor is None and (found.kind, found.server) == (self.detected, self.identity):
+                floor = self.min_api_version  # an /info body: the floor /version gave stays
+            resolved = Identity(found.kind, found.version, found.server, floor)
+            if (found.kind, found.server, floor) != (self.detected, self.identity,
+                                                     self.min_api_version) and not quiet:
                 log.info("dockdrift: upstream %sis %s (%s)", f"{self.name} " if self.name else "",
-                         found.implementation, found.server)
+                         resolved.implementation, found.server)
             self.detected, self.identity, self.version = found.kind, found.server, found.version
+            self.min_api_version = floor
+            self.last_identity = resolved
+        if self.on_identity is not None:
+            self.on_identity(resolved)
 
     def close(self) -> None:
         for t in self._threads:

@@ -1,20 +1,25 @@
-"""Record live Docker API traffic: mitmproxy in-process with the recorder addon.
+"""What a capture is: its endpoints and its checked configuration (flags + environment).
 
-Point your docker CLI at the printed `export DOCKER_HOST=...` line; every exchange is stored
-in --db. A unix upstream (Docker's default /var/run/docker.sock) or a unix --listen socket is
-bridged in-process (mitmproxy can do neither). Stops cleanly on Ctrl-C or SIGTERM with every
-recorded exchange committed: exit 0. Exit 1: some exchanges could not be stored; 2: usage error.
+The `capture` command (dockdrift.commands.capture) resolves a CaptureConfig here and runs it
+with dockdrift.capture_server; `probe` and `allowlist` parse endpoints with the same rules.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dockdrift.endpoint import (  # noqa: F401 - Endpoint, parse_endpoint: their old home
+    Endpoint,
+    _bracket,
+    _is_loopback,
+    _is_unspecified,
+    parse_endpoint,
+    same_place,
+)
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
@@ -25,92 +30,6 @@ if TYPE_CHECKING:
 DEFAULT_UPSTREAM = "unix:///var/run/docker.sock"
 DEFAULT_LISTEN = "127.0.0.1:2376"
 DOCKER_TCP_PORT = 2375
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A unix socket path or a TCP host and port."""
-
-    kind: str  # "unix" | "tcp"
-    host: str = ""
-    port: int = 0
-    path: str = ""
-
-    def url(self) -> str:
-        if self.kind == "unix":
-            return f"unix://{self.path}"
-        return f"tcp://{_bracket(self.host)}:{self.port}"
-
-    def spec(self) -> tuple[str, object]:
-        """The (kind, where) pair dockdrift.bridge takes."""
-        return ("unix", self.path) if self.kind == "unix" else ("tcp", (self.host, self.port))
-
-    @property
-    def loopback(self) -> bool:
-        return self.kind == "unix" or _is_loopback(self.host)
-
-
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_unspecified(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_unspecified
-    except ValueError:
-        return False
-
-
-def parse_endpoint(text: str, option: str, default_port: int | None) -> Endpoint:
-    """`unix:///path`, `tcp://host:port`, `host:port` or `[v6]:port` -> Endpoint."""
-    bad = (f"bad {option} {text!r}: use unix:///path/to.sock or tcp://HOST:PORT"
-           + (" (or HOST:PORT)" if option == "--listen" else ""))
-    if text.startswith("unix://"):
-        path = text[len("unix://"):]
-        if not path.startswith("/"):
-            raise UsageError(f"{bad} (the unix socket path must be absolute)")
-        return Endpoint("unix", path=path)
-    rest = text
-    for scheme in ("tcp://", "http://"):
-        if text.startswith(scheme):
-            rest = text[len(scheme):].rstrip("/")
-    if "://" in rest:
-        raise UsageError(f"{bad}; {rest.split('://')[0]}:// is not supported"
-                         + (" (or ssh://[user@]host[:port])" if option != "--listen" else ""))
-    host, sep, port_text = rest.rpartition(":")
-    if not sep or "]" in port_text:  # no port given
-        host, port_text = rest, ""
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not host or "/" in host or " " in host:
-        raise UsageError(bad)
-    if not port_text:
-        if default_port is None:
-            raise UsageError(f"{bad} (the port is missing)")
-        return Endpoint("tcp", host=host, port=default_port)
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"{bad} (port must be 0-65535)")
-    return Endpoint("tcp", host=host, port=int(port_text))
-
-
-def same_place(a: Endpoint, b: Endpoint) -> bool:
-    """Would connecting to `a` reach a listener bound at `b` (a proxy loop)?"""
-    if a.kind != b.kind:
-        return False
-    if a.kind == "unix":
-        return os.path.realpath(a.path) == os.path.realpath(b.path)
-    if a.port != b.port:
-        return False
-    return (a.host == b.host or _is_unspecified(b.host)
-            or (_is_loopback(a.host) and _is_loopback(b.host)))
 
 
 @dataclass
@@ -263,29 +182,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="this recorder's name, stored with each exchange (default: the "
                              "host name)")
     remote.add_arguments(parser)
-
-
-def remote_warning(cfg: CaptureConfig) -> str | None:
-    """Check the daemon before starting: ssh and TLS problems are usage errors (exit 2)."""
-    from dockdrift import upstream as remote
-
-    up = remote.Upstream(cfg.upstream_url, cfg.upstream_source, cfg.tls, cfg.ssh)
-    found = remote.preflight(up, cfg.upstream)
-    return upstream_warning(cfg.upstream) if found == "plain" else found
-
-
-def run(args: argparse.Namespace) -> int:
-    import asyncio
-    import sys
-
-    from dockdrift.capture_server import serve
-
-    cfg = resolve(args, dict(os.environ))
-    cfg.status = sys.stderr.isatty()
-    check_listen(cfg.listen)
-    if cfg.allow_remote and not cfg.listen.loopback:
-        print(f"dockdrift capture: WARNING: listening on {cfg.listen.url()} exposes the Docker "
-              "API, which is root on this host, to anyone who can reach it", file=sys.stderr)
-    if warning := remote_warning(cfg):
-        print(f"dockdrift capture: {warning}", file=sys.stderr)
-    return asyncio.run(serve(cfg))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dockdrift.addon_path import addon_path
-from dockdrift.bridge import Bridge, bind_unix, same_user
+from dockdrift.bridge import Bridge, PeerBridge, bind_unix, same_user
 from dockdrift.capture import CaptureConfig, client_url, listen_error
 from dockdrift.errors import UsageError
 
@@ -122,7 +122,7 @@ class Capture:
             await self._start_master(listen)
             bound = self.master.addons.get("proxyserver").listen_addrs()[0]
             if front_sock is not None:
-                front = Bridge(("tcp", ("127.0.0.1", bound[1])))
+                front = PeerBridge(("tcp", ("127.0.0.1", bound[1])))  # names who connects
                 self.bridges.append(front)
                 await front.listen_unix(front_sock)
         except BaseException:

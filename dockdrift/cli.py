@@ -18,17 +18,23 @@ from dockdrift.db.engine import StoreError
 from dockdrift.errors import UsageError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "capture": ("dockdrift.capture", "record live Docker API traffic through a proxy"),
-    "report": ("dockdrift.analysis.report_cli", "observed status codes vs the documented tables"),
-    "drift": ("dockdrift.analysis.drift_cli", "what changed between a baseline and a current window"),
-    "matrix": ("dockdrift.analysis.matrix.cli", "implementations (Engine, Swarm, Podman) side by side"),
-    "routes": ("dockdrift.analysis.routes_cli", "print the documented tables"),
+    "capture": ("dockdrift.commands.capture", "record live Docker API traffic through a proxy"),
+    "report": ("dockdrift.commands.report", "observed status codes vs the documented tables"),
+    "drift": ("dockdrift.commands.drift", "what changed between a baseline and a current window"),
+    "matrix": ("dockdrift.commands.matrix", "implementations (Engine, Swarm, Podman) side by side"),
+    "shapes": ("dockdrift.commands.shapes", "body shapes (fields and JSON types) per "
+               "implementation and against the documentation"),
+    "routes": ("dockdrift.commands.routes", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
-    "addon-path": ("dockdrift.addon_path", "print the recorder addon's path (mitmdump -s)"),
+    "addon-path": ("dockdrift.commands.addon_path", "print the recorder addon's path (mitmdump -s)"),
     "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "clients": ("dockdrift.commands.clients", "who calls the Docker API: client, process, "
+                "API versions, routes"),
+    "upgrade": ("dockdrift.commands.upgrade", "which recorded clients an upgrade would "
+                "break (API floor, removed routes)"),
     "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }

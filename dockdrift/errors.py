@@ -1,8 +1,13 @@
-"""The one error class a command raises for a user mistake: message says what to do; exit 2."""
+"""The one error class a command raises for a user mistake: message says what to do; exit 2.
 
+`UsageError` is defined at the bottom (dockdrift.db.errors) so storage and analysis raise the
+same class (their StoreError and AnalysisError are subclasses); commands and the proxy side
+import it from here.
+"""
 
-class UsageError(Exception):
-    exit_code = 2
+from dockdrift.db.errors import UsageError
+
+__all__ = ["UsageError", "read_error"]
 
 
 def read_error(db: str, exc: BaseException) -> UsageError:

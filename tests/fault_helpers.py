@@ -30,6 +30,14 @@ def proc_stats(pid: int) -> dict[str, int]:
             "rss_kb": int(fields["VmRSS"]), "hwm_kb": int(fields["VmHWM"])}
 
 
+def writer_pid(pid: int) -> int:
+    """The recorder's writer process (db.sink_worker): the proxy's only child process."""
+    kids = [int(k) for task in Path(f"/proc/{pid}/task").iterdir()
+            for k in (task / "children").read_text().split()]
+    (kid,) = [k for k in kids if b"sink_worker" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    return kid
+
+
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     """Read the store from another connection, the way a report would."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)

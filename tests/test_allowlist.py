@@ -230,7 +230,7 @@ def test_haproxy_configuration_is_valid_and_socket_proxy_flags(
 def test_report_keeps_denied_rows_apart(tmp_path: Path) -> None:
     """A denied 403 is dockdrift's: not a server code; a dry-run row is the server's."""
     from dockdrift.analysis import load
-    from dockdrift.analysis.report_cli import load_report
+    from dockdrift.analysis.report import load_report
 
     rows = [row("HEAD", b"/_ping", 200), row("POST", b"/v1.41/volumes/create", 403, 1,
                                               denied=True, client="10.0.0.5"),
@@ -245,7 +245,7 @@ def test_report_keeps_denied_rows_apart(tmp_path: Path) -> None:
     assert [(d["method"], d["route"], d["dry_run"], d["count"]) for d in denied] == [
         ("POST", "/volumes/create", False, 1), ("POST", "/volumes/create", True, 1)]
     assert denied[0]["client"] == "10.0.0.5" and denied[0]["user_agent"] == "Docker-Client/28"
-    from dockdrift.analysis.report_render import to_text
+    from dockdrift.render.report import to_text
 
     assert "Denied by an allowlist" in to_text(report)
     engine.dispose()

@@ -94,7 +94,7 @@ def test_the_proxy_process_never_imports_pandas() -> None:
     code = ("import sys, importlib.util; from pathlib import Path; "
             f"spec = importlib.util.spec_from_file_location('rec', {str(ADDON_PATH)!r}); "
             "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
-            "import dockdrift.capture, dockdrift.capture_server, db.allowlist; "
+            "import dockdrift.capture, dockdrift.capture_server, dockdrift.db.allowlist; "
             "assert 'pandas' not in sys.modules, 'pandas'; print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "ok", r.stderr

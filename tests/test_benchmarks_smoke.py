@@ -172,3 +172,19 @@ def test_fleet_benchmark_scale_and_replicas_end_to_end(pg_server, tmp_path: Path
         from benchmarks.fleet import drop_database
 
         drop_database(url, keep)
+
+
+def test_fleet_benchmark_import_compares_copy_insert_and_floor(pg_server, tmp_path: Path) -> None:
+    """benchmarks/fleet.py import on a tiny capture: the COPY path, the INSERT path and the
+    psql \\copy floor each load every row into a fresh database (no timings checked)."""
+    from pg_fixtures import pg_url
+
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fleet.py"), "import",
+                        "--url", pg_url("dockdrift"), "--rows", "800", "--repeat", "1",
+                        "--workdir", str(tmp_path), "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads(r.stdout)["import"]
+    assert s["rows"] == 800
+    for how in ("copy", "insert", "floor"):
+        assert s[f"{how}_rows_per_s"] > 0, s

@@ -97,6 +97,26 @@ def test_import_is_idempotent_and_keeps_identity(tmp_path: Path, pg_store: str,
     assert f"{sid}:1" in uids and len(uids) == 2 * n
 
 
+def test_import_brings_the_body_shapes_along(tmp_path: Path, pg_store: str, capsys) -> None:
+    """Rows point at `shapes` by hash: an import copies the shapes the target lacks, once."""
+    a = write_capture(tmp_path / "host-a.sqlite")
+    con = sqlite3.connect(a)
+    con.execute("insert into shapes (shape_hash, shape, truncated, stream) "
+                "values ('h1', '{\".Id\": [\"string\"]}', 0, 0)")
+    con.execute("update exchanges set response_shape = 'h1'")
+    con.commit()
+    con.close()
+    for _ in range(2):  # the second import finds the shape there and adds nothing
+        code, _, err = run(capsys, "import", str(a), "--into", pg_store)
+        assert code == 0, err
+    with make_engine(pg_store).connect() as conn:
+        shapes = conn.exec_driver_sql("select shape_hash, shape from shapes").all()
+        pointing = conn.exec_driver_sql(
+            "select count(*) from exchanges where response_shape = 'h1'").scalar()
+    assert [tuple(s) for s in shapes] == [("h1", '{".Id": ["string"]}')]
+    assert pointing == count(str(a))
+
+
 def test_import_refuses_itself_and_missing_sources(tmp_path: Path, capsys) -> None:
     a = write_capture(tmp_path / "a.sqlite")
     code, _, err = run(capsys, "import", str(a), "--into", str(a))

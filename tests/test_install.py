@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, docker_cli, free_port, need, wait_port
+from dockdrift.db.models import SCHEMA_VERSION
 from dockdrift.version import version_line
 
 pytestmark = [pytest.mark.slow]
@@ -111,6 +112,10 @@ def test_wheel_builds_without_warnings_and_carries_addon_and_tables(installed: d
             assert rel in names, f"{rel} is not in the wheel: add it to pyproject's packages"
     for data in (ROOT / "db" / "data").glob("*.csv"):
         assert f"dockdrift/db/data/{data.name}" in names
+    templates = list((ROOT / "dockdrift" / "render" / "templates").iterdir())
+    assert templates
+    for template in templates:  # the HTML pages' Jinja2 templates are package data
+        assert f"dockdrift/render/templates/{template.name}" in names, template.name
 
 
 def test_imports_come_from_the_install(installed: dict) -> None:
@@ -179,7 +184,7 @@ def test_capture_mitmdump_report_and_drift_installed(installed: dict, docker_hos
         r = _run(["dockdrift", "report", "--db", db, "--format", "json"], work, env)
         assert r.returncode in (0, 1), r.stderr  # 1: HEAD /_ping is not in the v1.22 document
         report = json.loads(r.stdout)
-        assert report["dockdrift"]["schema"] == 2
+        assert report["dockdrift"]["schema"] == SCHEMA_VERSION == 3
         routes = {(x["method"], x["route"]): x["observed"] for x in report["routes"]}
         assert routes[("GET", "/version")] == {"200": 1}, routes
     drift = ["dockdrift", "drift", "--db", "mitm.sqlite", "--baseline-db", "capture.sqlite",

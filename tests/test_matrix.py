@@ -9,7 +9,7 @@ from matrix_helpers import E, P, exchange_dicts, write_store
 
 from dockdrift.analysis.load import Filter
 from dockdrift.analysis.matrix import load
-from dockdrift.analysis.matrix.cli import load_matrix
+from dockdrift.analysis.matrix.load import load_matrix
 from dockdrift.analysis.matrix.core import UnknownImplementation, build_matrix, verdict
 from dockdrift.db.engine import make_engine
 
@@ -147,5 +147,5 @@ def test_two_implementations_sharing_no_request_decide_nothing():
     m = build_matrix(counts)
     assert m.implementations == [E, P] and m.summary["only_in"] == 2
     assert not m.enough_data and m.summary["verdict"] == "not enough data"
-    from dockdrift.analysis.matrix.render import verdict_line
+    from dockdrift.render.matrix import verdict_line
     assert "no request was answered by two implementations" in verdict_line(m)

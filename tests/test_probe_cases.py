@@ -32,7 +32,7 @@ def test_names_unique_and_well_formed():
     counts = Counter(c.name for c in CASES)
     assert [n for n, k in counts.items() if k > 1] == []
     assert all(n and n == n.lower() and " " not in n and "#" not in n for n in counts)
-    assert PROBE_VERSION == "1"
+    assert PROBE_VERSION == "2"  # 2: the cases since API 1.41 and the --api-version repeats
 
 
 def test_every_route_template_is_known_to_db_routes():
@@ -115,3 +115,35 @@ def test_every_registry_the_cases_name_is_the_closed_loopback_port():
             named = path + "|" + str(body.get("serveraddress", ""))
             assert "127.0.0.1:9/" in named or "|http://127.0.0.1:9" in named, case.name
         assert "docker.io" not in path + str(body), case.name
+
+
+def test_api_version_repeats_are_named_and_sent_at_their_version():
+    """`version@1.41` is `version` sent at /v1.41 (setups at the daemon's own version); the
+    default run repeats the AT_VERSIONS cases at 1.24, 1.41 and 1.44; any case@X.Y can be named."""
+    from dockdrift.probe.cases import API_VERSIONS, AT_VERSIONS, check_version, table
+
+    run = table()
+    repeats = [c for c in run if c.api]
+    assert API_VERSIONS == ("1.24", "1.41", "1.44")
+    assert len(repeats) == 3 * len(AT_VERSIONS) and len(run) == len(CASES) + len(repeats)
+    (v41,) = select(["version@1.41"])
+    assert (v41.version, v41.api, v41.route) == ("1.41", "1.41", "/version")
+    assert full_path(v41) == "/v1.41/version"
+    assert [c.name for c in select(["stop-missing@1.30", "ping"])] == ["ping", "stop-missing@1.30"]
+    assert [c.name for c in select(["ping"], [])] == ["ping"]
+    for bad in ("copy@1.41", "nosuch@1.41", "ping@x"):  # copy has its own version (1.22)
+        with pytest.raises(KeyError):
+            select([bad])
+    assert check_version("v1.44") == "1.44"
+    with pytest.raises(ValueError):
+        check_version("1")
+
+
+def test_cases_since_1_41_name_their_objects_per_version():
+    """A repeated create makes `<prefix>-mac-at1_41`, not the base case's `<prefix>-mac`."""
+    (case,) = select(["create-mac-address@1.41"])
+    values = Vars(PREFIX, image="busybox:local", closed="127.0.0.1:9")
+    values["at"] = "-at1_41"
+    assert render_path(case.path, values).endswith(f"name={PREFIX}-mac-at1_41")
+    assert render_path(select(["create-mac-address"])[0].path,
+                       Vars(PREFIX)).endswith(f"name={PREFIX}-mac")

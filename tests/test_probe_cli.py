@@ -29,6 +29,8 @@ def test_list_prints_every_case_without_a_server(capsys):
     (["probe", "--upstream", "tcp://127.0.0.1:1"], "is not reachable"),
     (["probe", "--upstream", "ftp://x"], "bad --upstream"),
     (["probe", "--upstream", "tcp://127.0.0.1:1", "--case", "no-such-case"], "unknown case"),
+    (["probe", "--upstream", "tcp://127.0.0.1:1", "--api-version", "one"], "expected MAJOR.MINOR"),
+    (["probe", "--upstream", "tcp://127.0.0.1:1", "--case", "copy@1.41"], "unknown case"),
 ])
 def test_usage_errors(capsys, tmp_path, argv, says):
     assert says in one_line_error(capsys, [*argv, "--db", str(tmp_path / "x.sqlite")])

@@ -48,7 +48,7 @@ def test_seed_agrees_with_the_source_document_text() -> None:
 
 @needs_shared
 def test_spec_codes_agree_with_the_openapi_yaml() -> None:
-    for version in ("1.41", "1.45", "1.55"):
+    for version in ("1.41", "1.45", "1.51", "1.55"):
         ops = tables.spec_operations(tables._load_yaml(SHARED / "specs" / f"engine-api-v{version}.yaml"))
         documented = {(op_id, codes) for op_id, codes in ops.values()}
         for r in tables.read_spec(version):
@@ -57,7 +57,7 @@ def test_spec_codes_agree_with_the_openapi_yaml() -> None:
 
 
 def test_spec_versions_available() -> None:
-    assert list(tables.spec_files()) == ["1.25", "1.41", "1.45", "1.52", "1.55"]
+    assert list(tables.spec_files()) == ["1.25", "1.41", "1.45", "1.51", "1.52", "1.55"]
     ping = [r for r in tables.read_spec("1.55") if r.route == "/_ping"]
     assert {r.method for r in ping} == {"GET", "HEAD"}
 
@@ -101,7 +101,7 @@ def test_tables_cli_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: P
 
 def test_podman_table_counts_match_its_readme() -> None:
     """podman-README.md: 190 rows, 75 compat and 115 libpod; 166 with codes (60 + 106)."""
-    assert list(podman_tables.podman_files()) == ["4.3.1"]
+    assert list(podman_tables.podman_files()) == ["4.3.1", "5.8.3"]
     rows = podman_tables.read_podman("4.3.1")
     assert len(rows) == 190 and len({(r.method, r.route) for r in rows}) == 190
     compat = [r for r in rows if r.api == "compat"]
@@ -167,3 +167,31 @@ def test_podman_routes_csv_is_checked(tmp_path: Path, capsys: pytest.CaptureFixt
     wrong.write_text("")
     assert main(["tables", "add-podman", str(wrong), "--out", str(tmp_path)]) == 2
     assert "podman-routes-vX.Y.Z.csv" in capsys.readouterr().err
+
+
+def test_spec_v1_51_is_engine_28_5s_routes() -> None:
+    """engine-routes-v1.51.csv (moby v28.5.2): the 121 routes of 1.45, other documented codes."""
+    rows = {(r.method, r.route): r for r in tables.read_spec("1.51")}
+    older = {(r.method, r.route) for r in tables.read_spec("1.45")}
+    assert ("POST", "/containers/{name:.*}/copy") not in rows
+    assert rows[("POST", "/containers/{name:.*}/start")].operation_id == "ContainerStart"
+    assert rows[("GET", "/images/{name:.*}/json")].engine_codes == (200, 404, 500)
+    assert set(rows) == older and len(rows) == 121
+
+
+def test_podman_5_8_3_table_counts_match_its_readme() -> None:
+    """podman-README.md, 5.8.3: 215 rows, 75 compat and 140 libpod; 192 with codes (61 + 131);
+    the secrets typo gone, compat update new, the manifest subrouters as in 4.3.1."""
+    rows = podman_tables.read_podman("5.8.3")
+    assert len(rows) == 215
+    assert (sum(r.api == "compat" for r in rows), sum(r.api == "libpod" for r in rows)) == (75, 140)
+    assert sum(bool(r.codes) for r in rows if r.api == "compat") == 61
+    assert sum(bool(r.codes) for r in rows if r.api == "libpod") == 131
+    by_key = {(r.method, r.route): r for r in rows}
+    assert ("DELETE", "/secret/{name}") not in by_key
+    assert by_key[("DELETE", "/secrets/{name}")].unversioned
+    assert by_key[("POST", "/containers/{name}/update")].codes == (200, 404, 500)
+    assert by_key[("POST", "/libpod/manifests/{name}/push")].versioned == podman_tables.MANIFEST_V3
+    assert by_key[("PUT", "/libpod/manifests/{name:.*}")].versioned == podman_tables.MANIFEST_V4
+    assert by_key[("POST", "/networks/{name}/connect")].codes == (200, 400, 403, 500)
+

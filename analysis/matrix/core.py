@@ -2,7 +2,8 @@
 
 A *row* is one request kind: (method, route) for passive traffic (case None), and
 (case, method, route) for a `dockdrift probe` case. For each implementation
-(`target target_version`, db.implementations.implementation_label) a row holds the server
+(`target target_version`, with its API floor when that is not the release's default:
+db.implementations.implementation_label) a row holds the server
 codes it answered (`observed`), the codes its documentation lists (`documented`), how many of
 those answers carried an error in the stream (`stream_errors`, per code) and the exit statuses
 reported (`exit_codes`: /wait StatusCode, exec ExitCode; NULL ones are not counted).
@@ -35,10 +36,11 @@ from dockdrift.db.implementations import implementation_label
 ROW_KEYS = ["method", "route", "case"]
 ROW_COLUMNS = ROW_KEYS + ["handler", "verdict", "agree", "seen_by", "only_in", "not_seen_by",
                           "differences", "observed", "documented", "undocumented", "tables",
-                          "documented_absent", "stream_errors", "exit_codes"]
+                          "documented_absent", "stream_errors", "exit_codes",
+                          "shape_differences"]
 JSON_KEYS = ["method", "route", "case", "handler", "observed", "documented", "agree", "verdict",
              "seen_by", "only_in", "not_seen_by", "differences", "undocumented", "tables",
-             "documented_absent", "stream_errors", "exit_codes"]
+             "documented_absent", "stream_errors", "exit_codes", "shape_differences"]
 RANK = {"differ": 0, "agree": 1, "only_in": 2}
 
 
@@ -46,14 +48,22 @@ class UnknownImplementation(ValueError):
     """A label names no implementation of the store; the message lists the known ones."""
 
 
+def _str(x: object) -> str | None:
+    return x if isinstance(x, str) else None
+
+
 def labelled(counts: pd.DataFrame) -> pd.DataFrame:
-    """`matrix_counts` plus its `implementation` label (`podman 4.3.1`)."""
-    labels = [implementation_label(t if isinstance(t, str) else None,
-                                   v if isinstance(v, str) else None)
-              for t, v in zip(counts["target"], counts["target_version"], strict=True)]
-    if "recorder" in counts:  # --by recorder: one column per implementation and recorder
-        labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
-                  for label, r in zip(labels, counts["recorder"], strict=True)]
+    """`matrix_counts` plus its `implementation` label (`podman 4.3.1`, `engine 28.5.2+dfsg4
+    (min API 1.44)`); a frame without `min_api_version` has no floors."""
+    floors = (counts["min_api_version"] if "min_api_version" in counts
+              else pd.Series(None, index=counts.index, dtype=object))
+    labels = [implementation_label(_str(t), _str(v), _str(f))
+              for t, v, f in zip(counts["target"], counts["target_version"], floors,
+                                 strict=True)]
+    for by in ("recorder", "client"):  # --by: one column per implementation and recorder/client
+        if by in counts:
+            labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
+                      for label, r in zip(labels, counts[by], strict=True)]
     return counts.assign(implementation=labels)
 
 
@@ -134,22 +144,32 @@ def _doc_keys(answered: pd.DataFrame) -> pd.DataFrame:
 
 def _doc_maps(answered: pd.DataFrame, documented: pd.DataFrame | None, against: str) -> dict:
     """(implementation, method, route) -> (codes, tables, absent), codes united over the API
-    versions it was seen at."""
+    versions it was seen at. The documentation does not depend on the API floor: every floor
+    of one (target, target_version) gets that release's tables."""
     if documented is None or answered.empty:
         return {}
     docs = documented_codes(_doc_keys(answered), documented, against)
+    floors = (answered["min_api_version"] if "min_api_version" in answered
+              else pd.Series(None, index=answered.index, dtype=object))
+    labels_of: dict[tuple, set[str]] = {}
+    for t, v, f in zip(answered["target"], answered["target_version"], floors, strict=True):
+        labels_of.setdefault((_str(t), _str(v)), set()).add(
+            implementation_label(_str(t), _str(v), _str(f)))
     out: dict[tuple, tuple[set[int], set[str], list[bool]]] = {}
     for t, v, m, r, table, absent, codes in zip(
             docs["target"], docs["target_version"], docs["method"], docs["route"],
             docs["table"], docs["absent"], docs["codes"], strict=True):
-        label = implementation_label(t if isinstance(t, str) else None,
-                                     v if isinstance(v, str) else None)
-        entry = out.setdefault((label, m, r), (set(), set(), [False]))
-        entry[0].update(codes if isinstance(codes, tuple) else ())
-        if isinstance(table, str):
-            entry[1].add(table)
-        entry[2][0] = entry[2][0] or bool(absent)
+        for label in labels_of.get((_str(t), _str(v)), ()):
+            _add_doc(out.setdefault((label, m, r), (set(), set(), [False])), table, absent,
+                     codes)
     return out
+
+
+def _add_doc(entry: tuple, table: object, absent: object, codes: object) -> None:
+    entry[0].update(codes if isinstance(codes, tuple) else ())
+    if isinstance(table, str):
+        entry[1].add(table)
+    entry[2][0] = entry[2][0] or bool(absent)
 
 
 def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dict:
@@ -179,6 +199,7 @@ def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dic
         "tables": tables, "documented_absent": absent,
         "stream_errors": {k: s["errors"] for k, s in sides.items()},
         "exit_codes": {k: s["exits"] for k, s in sides.items()},
+        "shape_differences": {},  # analysis.shapes.matrix fills it: {"200 .Field": {label: types}}
     }
 
 
@@ -275,3 +296,10 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
     summary["verdict"] = ("not enough data" if len(labels) < 2 or not summary["compared"] else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)
+
+
+def row_name(r: object) -> str:
+    """`METHOD route`, with the probe case in front: `inspect-missing: GET /containers/…`."""
+    route = r.route or "(unknown route)"  # type: ignore[attr-defined]
+    case = r.case  # type: ignore[attr-defined]
+    return (f"{case}: " if case else "") + f"{r.method} {route}"  # type: ignore[attr-defined]

@@ -33,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user-agent", metavar="REGEX",
                    help="only clients whose User-Agent matches (Python regex, searched)")
     p.add_argument("--target", choices=TARGET_NAMES, help="only this upstream kind")
+    p.add_argument("--client", metavar="NAME",
+                   help="only this client family (docker-cli) or 'family version' "
+                        "(see dockdrift clients)")
+    p.add_argument("--per-client", action="store_true",
+                   help="json: rules per client family (each route lists the families that "
+                        "used it; capture --enforce then allows a family only its own routes)")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
     p.add_argument("--listen", metavar="ADDR", default=DEFAULT_LISTEN,
@@ -58,14 +64,14 @@ def _endpoints(args: argparse.Namespace):
 
 
 def _selection(args: argparse.Namespace):
-    from dockdrift.analysis.report_cli import parse_time
+    from dockdrift.commands.options import parse_time
     from dockdrift.allowlist.core import Selection
 
     since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
     if since and until and since >= until:
         raise UsageError("--since must be before --until")
     return Selection(since=since, until=until, recorder=args.recorder, target=args.target,
-                     user_agent=args.user_agent)
+                     user_agent=args.user_agent, client=args.client)
 
 
 def _safe_db_name(db: str) -> str:
@@ -80,11 +86,14 @@ def _safe_db_name(db: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dockdrift.analysis.render import write_output
+    from dockdrift.render.base import write_output
     from dockdrift.db.engine import make_engine
     from dockdrift.allowlist import core, haproxy, render
 
     listen, upstream = _endpoints(args)
+    if args.per_client and args.format != "json":
+        raise UsageError("--per-client rules are enforced by capture --enforce only: use "
+                         "--format json (or --client NAME for one client's allowlist)")
     sel = _selection(args)
     engine = make_engine(args.db, create=False)
     try:
@@ -109,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "socket-proxy":
         text = render.to_socket_proxy(obs, src, listen, upstream)
     elif args.format == "json":
-        text = render.to_json(obs, src)
+        text = render.to_json(obs, src, args.per_client)
     else:
         text = render.to_text(obs, src)
     write_output(text, args.output)

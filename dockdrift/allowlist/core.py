@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, case, func, select, true
 
 from dockdrift.db.allowlist import docker_router
+from dockdrift.db.clients import identify
 from dockdrift.db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
@@ -23,6 +24,7 @@ class Selection:
     recorder: str | None = None
     target: str | None = None
     user_agent: str | None = None
+    client: str | None = None  # a client family (docker-cli) or "family version"
 
     def where(self) -> list:
         conds = []
@@ -34,11 +36,16 @@ class Selection:
             conds.append(Exchange.recorder == self.recorder)
         if self.target:
             conds.append(Exchange.target == self.target)
+        if self.client:
+            name, _, version = self.client.strip().partition(" ")
+            conds.append(Exchange.client_name == name)
+            if version:
+                conds.append(Exchange.client_version == version)
         return conds
 
     def to_dict(self) -> dict[str, str | None]:
         return {"since": _iso(self.since), "until": _iso(self.until), "recorder": self.recorder,
-                "target": self.target, "user_agent": self.user_agent}
+                "target": self.target, "user_agent": self.user_agent, "client": self.client}
 
 
 @dataclass
@@ -50,13 +57,17 @@ class RouteUse:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     user_agents: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=set)  # client families (db.clients)
 
-    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None) -> None:
+    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None,
+            client: str | None = None) -> None:
         self.count += n
         self.first_seen = min(filter(None, (self.first_seen, first)))
         self.last_seen = max(filter(None, (self.last_seen, last)))
         if user_agent:
             self.user_agents.add(user_agent)
+        if client:
+            self.clients.add(client)
 
 
 @dataclass
@@ -78,12 +89,12 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     try:
         agent = re.compile(sel.user_agent) if sel.user_agent else None
     except re.error as exc:
-        from dockdrift.errors import UsageError
+        from dockdrift.analysis.errors import AnalysisError
 
-        raise UsageError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
+        raise AnalysisError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
     denied = Exchange.denied.is_(True)
     cols = [Exchange.method, Exchange.route, Exchange.handler, Exchange.user_agent,
-            case((denied, 1), else_=0)]
+            case((denied, 1), else_=0), Exchange.client_name]
     percent = func.sum(case((Exchange.path.contains("%", autoescape=True), 1), else_=0))
     stmt = (select(*cols, func.count(), func.min(Exchange.started_at),
                    func.max(Exchange.started_at), percent)
@@ -93,7 +104,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     out = Observed([])
     docker = set(docker_router().templates())
     uses: dict[tuple[str, str], RouteUse] = {}
-    for method, route, handler, ua, was_denied, n, first, last, pct in rows:
+    for method, route, handler, ua, was_denied, client, n, first, last, pct in rows:
         if agent is not None and not agent.search(ua or ""):
             continue
         first, last = _dt(first), _dt(last)
@@ -107,7 +118,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
         else:
             out.percent_encoded += int(pct or 0)
             use = uses.setdefault((method, route), RouteUse(method, route, handler))
-            use.add(n, first, last, ua)
+            use.add(n, first, last, ua, client or identify(ua)[0])
     out.routes = sorted(uses.values(), key=lambda u: (u.route, u.method))
     return out
 

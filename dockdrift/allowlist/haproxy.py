@@ -12,8 +12,8 @@ from dockdrift.db import allowlist
 from dockdrift.allowlist.core import Observed, RouteUse
 from dockdrift.allowlist.render import (HAPROXY_UPGRADE_WITH_BODY, Source, _excluded, _summary,
                                         _ts, exec_start_allowed)
-from dockdrift.capture import Endpoint
-from dockdrift.version import package_version
+from dockdrift.endpoint import Endpoint
+from dockdrift.db.version import package_version
 
 # Measured against dockerd 20.10 (tests/test_allowlist_e2e.py): HAProxy's default keep-alive
 # mode serves the CLI; `timeout tunnel` governs hijacked attach/exec after 101 UPGRADED;

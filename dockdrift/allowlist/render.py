@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from dockdrift.db import allowlist
 from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection
-from dockdrift.capture import Endpoint
-from dockdrift.version import package_version
+from dockdrift.endpoint import Endpoint
+from dockdrift.db.version import package_version
 
 # HAProxy before 3.1 drops the upgrade of a request that has a body (haproxy issue 2684):
 # the daemon then answers 200 and the docker CLI says "unable to upgrade to tcp, received 200".
@@ -58,8 +58,9 @@ def exec_start_allowed(obs: Observed) -> bool:
                for u in obs.routes)
 
 
-def to_json(obs: Observed, src: Source) -> str:
-    """The allowlist document; `dockdrift capture --enforce` reads it back (db.allowlist)."""
+def to_json(obs: Observed, src: Source, per_client: bool = False) -> str:
+    """The allowlist document; `dockdrift capture --enforce` reads it back (db.allowlist).
+    `per_client`: each route names the client families that used it (rules per client)."""
     doc = {
         "dockdrift_allowlist": allowlist.FORMAT_VERSION,
         "dockdrift_version": package_version(),
@@ -68,7 +69,7 @@ def to_json(obs: Observed, src: Source) -> str:
                    "first": _ts(obs.first), "last": _ts(obs.last),
                    "never_allowed": {"unknown_route": obs.unknown, "denied": obs.denied,
                                      "percent_encoded": obs.percent_encoded}},
-        "routes": [_route_dict(u) for u in obs.routes],
+        "routes": [_route_dict(u, per_client) for u in obs.routes],
         "deny_before": [{"method": r.method, "route": r.route, "regex": r.regex,
                          "shadows": r.shadows}
                         for r in allowlist.rules(_pairs(obs)) if not r.allow],
@@ -76,11 +77,12 @@ def to_json(obs: Observed, src: Source) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _route_dict(u: RouteUse) -> dict[str, object]:
+def _route_dict(u: RouteUse, per_client: bool = False) -> dict[str, object]:
     return {"method": u.method, "route": u.route, "handler": u.handler, "count": u.count,
             "first_seen": _ts(u.first_seen), "last_seen": _ts(u.last_seen),
             "regex": allowlist.route_regex(u.route),
-            "user_agents": sorted(u.user_agents)[:USER_AGENTS_MAX]}
+            "user_agents": sorted(u.user_agents)[:USER_AGENTS_MAX],
+            **({"clients": sorted(u.clients)} if per_client else {})}
 
 
 def to_text(obs: Observed, src: Source) -> str:

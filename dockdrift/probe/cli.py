@@ -25,22 +25,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a local image the cases run (default busybox:local; never pulled)")
     parser.add_argument("--case", metavar="NAME", nargs="+", action="extend", default=[],
                         help="run only these cases (see --list)")
+    parser.add_argument("--api-version", metavar="X.Y", action="append", dest="api_versions",
+                        help="send the version-sensitive cases again at /vX.Y, named "
+                             "CASE@X.Y (repeatable; default 1.24 1.41 1.44; `none`: only at "
+                             "the daemon's own version)")
     parser.add_argument("--list", action="store_true",
                         help="print the case table and exit")
 
 
 def list_text() -> str:
-    from dockdrift.probe.cases import CASES, PROBE_VERSION
+    from dockdrift.probe.cases import API_VERSIONS, AT_VERSIONS, CASES, PROBE_VERSION
 
     width = max(len(c.name) for c in CASES)
     rows = [f"# dockdrift probe cases, version {PROBE_VERSION} ({len(CASES)} cases); expect: the "
-            "documented code, (400) one no table documents, n/a no such Engine route",
-            f"{'case':<{width}}  expect  request"]
+            "documented code, (400) one no table documents, n/a no such Engine route; @: "
+            f"sent again as CASE@X.Y at each --api-version (default {' '.join(API_VERSIONS)})",
+            f"{'case':<{width}}    expect request"]
     for c in CASES:
         version = f" (at /v{c.version})" if c.version else ""
         note = f"  # {c.note}" if c.note else ""
-        rows.append(f"{c.name:<{width}}  {c.expect:<6}  {c.method} {c.route}{version}{note}")
+        mark = "@" if c.name in AT_VERSIONS else " "
+        rows.append(f"{c.name:<{width}} {mark} {c.expect:<6} {c.method} {c.route}{version}{note}")
     return "\n".join(rows) + "\n"
+
+
+def api_versions(values: list[str] | None) -> list[str] | None:
+    """--api-version values -> the run's versions (None: the default); UsageError if bad."""
+    from dockdrift.probe.cases import check_version
+
+    if values is None:
+        return None
+    if values == ["none"]:
+        return []
+    try:
+        return list(dict.fromkeys(check_version(v) for v in values))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.upstream:
         raise UsageError("--upstream is required: the implementation to probe, e.g. "
                          "--upstream tcp://127.0.0.1:2375")
+    versions = api_versions(args.api_versions)
     try:
-        cases = select(args.case)
+        cases = select(args.case, versions)
     except KeyError as exc:
         raise UsageError(f"unknown case {exc.args[0]!r}: see dockdrift probe --list") from None
     upstream = parse_endpoint(args.upstream, "--upstream", 2375)
@@ -71,14 +92,22 @@ def execute(upstream, db: str, cases: list, image: str):
     return probe(upstream, db, cases, image, print_progress(max(len(c.name) for c in cases)))
 
 
+def _key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
 def report(run, db: str) -> int:
     """The summary on stderr; the exit code."""
     err = sys.stderr
     failed = [o for o in run.outcomes if o.setup_error]
     no_answer = [o for o in run.outcomes if o.response.status is None]
     version = run.server.get("Version", "?")
-    print(f"dockdrift probe: {len(run.outcomes)} cases run against {version} (API "
-          f"{run.server.get('ApiVersion', '?')}) in {run.seconds:.1f} s; {len(failed)} failed "
+    own = [o for o in run.outcomes if o.case.api is None]
+    at = sorted({o.case.api for o in run.outcomes if o.case.api}, key=_key)
+    more = (f" and {len(run.outcomes) - len(own)} at API {', '.join(at)}" if at else "")
+    print(f"dockdrift probe: {len(own)} cases run against {version} (API "
+          f"{run.server.get('ApiVersion', '?')}, minimum {run.server.get('MinAPIVersion', '?')})"
+          f"{more} in {run.seconds:.1f} s; {len(failed)} failed "
           f"setups, {len(no_answer)} without an answer; {run.stored} exchanges recorded in {db}",
           file=err)
     for o in failed:

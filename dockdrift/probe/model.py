@@ -4,7 +4,8 @@ A case is data: a name, the method and the route template `db.routes.match` tags
 with, the documented outcome it exercises, a path (`string.Template`: `${p}` is the run's
 prefix, `${closed}` a closed loopback port standing in for a registry), a body, and two small
 functions: `setup(ctx)` brings the daemon into the state the case needs, `send(ctx, case)`
-sends the main request when a plain one will not do (hijacks).
+sends the main request when a plain one will not do (hijacks). `${at}` is empty for a case at
+the daemon's own API version and `-at1_41` for its repeat at /v1.41 (objects it makes).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Case:
     setup: Callable[[Ctx], None] | None = None
     send: Callable[[Ctx, Case], Response] | None = None
     version: str | None = None  # None: the negotiated one; "" no prefix; "1.22": /v1.22
+    # Set on a case repeated at an --api-version (`version@1.41`): that version. Its setups
+    # still speak the daemon's own version; `${at}` in its path names its objects apart.
+    api: str | None = None
     timeout: float = 30.0
     note: str = ""
     headers: dict[str, str] | None = None
@@ -48,7 +52,7 @@ class Vars(dict[str, str]):
     """Template variables; one a failed setup did not set renders as a name that exists nowhere."""
 
     def __init__(self, prefix: str, **values: str) -> None:
-        super().__init__(p=prefix, **values)
+        super().__init__(p=prefix, at="", **values)
 
     def __missing__(self, key: str) -> str:
         return f"{self['p']}-unset-{key}"

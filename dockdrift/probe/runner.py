@@ -119,6 +119,7 @@ def preflight(client: Client, upstream: str, image: str) -> dict[str, Any]:
 def run_case(ctx: Ctx, case: Case) -> Outcome:
     """Setup (a failure is noted, the case is still sent), then the main request."""
     ctx.case, started, setup_error = case.name, time.monotonic(), None
+    ctx.vars["at"] = f"-at{case.api.replace('.', '_')}" if case.api else ""
     if case.setup is not None:
         try:
             case.setup(ctx)
@@ -180,9 +181,9 @@ def _cases_then_sweep(ctx: Ctx, cases: list[Case], progress: Callable[[int, int,
                       run: Run, signals: dict[int, Any]) -> None:
     """The cases until done or interrupted; then the sweep, which a second signal aborts."""
     try:
-        for i, case in enumerate(cases, 1):
+        for case, (i, n) in zip(cases, numbered(cases), strict=True):
             run.outcomes.append(run_case(ctx, case))
-            progress(i, len(cases), run.outcomes[-1])
+            progress(i, n, run.outcomes[-1])
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
@@ -192,6 +193,19 @@ def _cases_then_sweep(ctx: Ctx, cases: list[Case], progress: Callable[[int, int,
             run.sweep = sweep(ctx)
         except Aborted:
             run.aborted = True
+
+
+def numbered(cases: list[Case]) -> list[tuple[int, int]]:
+    """(i, n) of each case within its pass: the daemon's own version, then each --api-version."""
+    sizes: dict[str | None, int] = {}
+    for c in cases:
+        sizes[c.api] = sizes.get(c.api, 0) + 1
+    seen: dict[str | None, int] = {}
+    out = []
+    for c in cases:
+        seen[c.api] = seen.get(c.api, 0) + 1
+        out.append((seen[c.api], sizes[c.api]))
+    return out
 
 
 def line(i: int, n: int, out: Outcome, width: int) -> str:

@@ -1,0 +1,1 @@
+"""The commands layer: one module per `dockdrift` command (parse, call analysis, render, exit)."""
