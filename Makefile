@@ -6,13 +6,13 @@ PYTHON ?= python3
 PYTEST_FLAGS ?= -q -p no:cacheprovider -ra
 ARGS ?=
 
-.PHONY: venv test demo dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins servers servers-down lint matrix
+.PHONY: venv test demo docs docs-gen dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins servers servers-down lint matrix
 
 # Creates the venv (if missing) and installs the project with its dev extra.
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[dev,postgres,docs]'
 
 $(PY):
 	$(MAKE) venv
@@ -74,3 +74,11 @@ matrix: | $(PY)
 	done; \
 	$(PY) -m dockdrift.cli matrix --db $(MATRIX_DB) --format html -o $(MATRIX_HTML); rc=$$?; \
 	if [ $$rc -gt 1 ]; then exit $$rc; fi
+
+# The documentation site: the generated parts first (command reference, exchanges table, probe
+# cases, mitmdump options, layout: scripts/docs_gen.py), then MkDocs strictly into site/.
+docs-gen: | $(PY)
+	$(PY) scripts/docs_gen.py
+
+docs: docs-gen
+	$(PY) -m mkdocs build --strict --quiet --site-dir site

@@ -31,12 +31,13 @@ COUNT_COLUMNS = [*KEYS, "status_code", "count"]
 FINDING_COLUMNS = [*KEYS, "kind", "code", "baseline_n", "current_n", "baseline_count",
                    "current_count", "baseline_share", "current_share", "statistic", "dof",
                    "p_value", "p_adjusted", "effect", "cramers_v", "baseline_counts",
-                   "current_counts", "documented"]
+                   "current_counts", "documented", "field", "change", "types_before",
+                   "types_after"]  # the last four: shape_shift only (analysis.shapes.drift)
 KINDS = ("new_code", "vanished_code", "share_shift", "newly_undocumented",
-         "stream_error_shift", "exit_code_shift")
+         "stream_error_shift", "exit_code_shift", "shape_shift")
 # Kinds whose candidates come with their figures (analysis.outcomes.drift) and whose effect
 # must reach min_effect, like share_shift.
-_FINISHED = ("stream_error_shift", "exit_code_shift")
+_FINISHED = ("stream_error_shift", "exit_code_shift", "shape_shift")
 _SHIFTS = ("share_shift", *_FINISHED)
 CORRECTIONS = ("holm", "bh", "bonferroni", "none")
 

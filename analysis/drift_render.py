@@ -49,7 +49,8 @@ def _rows(findings: list[dict]) -> list[list[str]]:
             out.append(_gap_row(f))
             continue
         stat = f"G={f['statistic']:.1f}, " if f.get("statistic") is not None else ""
-        out.append([f["kind"], f["target"], f["method"], f["route"], str(f["code"]),
+        kind = f["kind"] + (f" {f['field']}: {f['change']}" if f.get("field") else "")
+        out.append([kind, f["target"], f["method"], f["route"], str(f["code"]),
                     _share(f["baseline_count"], f["baseline_n"]),
                     _share(f["current_count"], f["current_n"]),
                     f"{f['effect']:.2f}", f"{stat}{f['p_adjusted']:.2g}"])

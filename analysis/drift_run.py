@@ -67,6 +67,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
     from dockdrift.analysis.load import reads_rollups
     from dockdrift.analysis.outcomes.drift import window_candidates
     from dockdrift.analysis.report import documented_frame
+    from dockdrift.analysis.shapes.drift import window_shape_candidates
     from dockdrift.db.version import version_info
 
     base, baseline, current, params = q.base, q.baseline, q.current, q.params
@@ -82,6 +83,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
     doc = documented_sets(c_obs, documented_frame(engine), q.against)
     b_routes, c_routes = route_counts(b_obs), route_counts(c_obs)
     extra = window_candidates(b_engine, baseline, engine, current, params, base)
+    extra += window_shape_candidates(b_engine, baseline, engine, current, params, base)
     findings = find_drift(b_routes, c_routes, params, doc, extra)
     result = {"findings": records(findings) + gaps(),
               "baseline": window_info(b_engine, baseline, b_obs, b_failed, base),

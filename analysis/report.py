@@ -67,7 +67,11 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     extra["clients"] = clients_records(engine, flt)
     report = make_report(observed, documented, unknown, failures, against, extra)
     step("reading errors inside streams and exit statuses")
-    return outcomes.attach(report, *outcomes.load(engine, flt))
+    report = outcomes.attach(report, *outcomes.load(engine, flt))
+    step("comparing body shapes with the documentation")
+    from dockdrift.analysis.shapes import report as shapes
+
+    return shapes.attach(report, engine, flt, against)
 
 
 def clients_records(engine: Engine, flt: Filter) -> list[dict]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dockdrift.analysis import render
 from dockdrift.analysis.compare import Report
 from dockdrift.analysis.outcomes import report as outcomes
+from dockdrift.analysis.shapes.report import sections as shape_sections
 
 
 def _s(value: object) -> str:
@@ -100,6 +101,7 @@ def _findings(report: Report) -> dict[str, tuple[list[str], list[list[object]]]]
         "Swarm vs Engine (routes seen on both)":
             (["method", "route", "engine", "swarm", "only engine", "only swarm"], sve),
         **outcomes.sections(report),
+        **shape_sections(report),
     }
 
 

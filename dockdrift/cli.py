@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("dockdrift.commands.report", "observed status codes vs the documented tables"),
     "drift": ("dockdrift.commands.drift", "what changed between a baseline and a current window"),
     "matrix": ("dockdrift.commands.matrix", "implementations (Engine, Swarm, Podman) side by side"),
+    "shapes": ("dockdrift.commands.shapes", "body shapes (fields and JSON types) per "
+               "implementation and against the documentation"),
     "routes": ("dockdrift.commands.routes", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
     "addon-path": ("dockdrift.commands.addon_path", "print the recorder addon's path (mitmdump -s)"),

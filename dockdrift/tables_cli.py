@@ -1,6 +1,6 @@
 """Regenerate the documented tables from the shared seed and specs, or add one version.
 
-  dockdrift tables generate --shared ../shared
+  dockdrift tables generate --shared ../shared   # also the documented body shapes
   dockdrift tables add-spec engine-api-v1.52.yaml [--routes engine-routes-v1.52.csv]
   dockdrift tables add-podman podman-routes-v4.3.1.csv
 """
@@ -31,13 +31,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.tables_cmd == "generate":
+            from dockdrift.db.spec_shapes import generate_shapes
+
             written = tables.generate_all(args.shared, args.out)
+            written += generate_shapes(args.shared, args.out)
         elif args.tables_cmd == "add-podman":
             from dockdrift.db.podman_tables import add_podman
 
             written = [add_podman(args.routes, args.out)]
         else:
-            written = [tables.add_spec(args.spec, args.routes, args.out)]
+            from dockdrift.db.spec_shapes import write_spec_shapes
+
+            written = [tables.add_spec(args.spec, args.routes, args.out),
+                       write_spec_shapes(args.spec, args.out)]
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: no such file; check the path") from None
     except (OSError, ValueError, KeyError) as exc:

@@ -90,4 +90,10 @@ def load_matrix(engine: object, flt: object = None, against: str = "own",
     extra = {"exchanges": int(df["count"].sum()), "include_setup": include_setup,
              "filter": {k: (str(v) if v is not None else None)
                         for k, v in vars(flt).items()}}
-    return build_matrix(df, documented, against, implementations, extra)
+    m = build_matrix(df, documented, against, implementations, extra)
+    from dockdrift.analysis.shapes import load_shapes
+    from dockdrift.analysis.shapes import matrix as shapes
+    from dockdrift.analysis.shapes.report import shapes_against
+
+    return shapes.attach(m, load_shapes(engine, flt, shapes_against(against),  # type: ignore
+                                        include_setup=include_setup))

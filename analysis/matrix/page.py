@@ -8,6 +8,7 @@ import html
 
 from dockdrift.analysis import render
 from dockdrift.analysis.matrix.core import Matrix
+from dockdrift.analysis.shapes.matrix import fields_text
 from dockdrift.analysis.matrix.render import pair_table, side_table, footer, headline, row_name, verdict_line
 
 _CSS = """<style>
@@ -52,6 +53,7 @@ def _grid(m: Matrix) -> str:
     for r in m.rows.itertuples():
         kind = {"differ": "undocumented", "agree": "documented"}.get(r.verdict, "muted")
         what = r.verdict + (f": {', '.join(r.differences)}" if r.differences else "")
+        what += f" ({fields_text(r)})" if fields_text(r) else ""
         cells = [f"<code>{esc(row_name(r))}</code>", render.badge(what, kind)]
         cells += [_cell(r, label) for label in m.implementations]
         body.append(f'<tr class="{r.verdict}">' + "".join(f"<td>{c}</td>" for c in cells)

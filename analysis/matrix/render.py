@@ -10,6 +10,7 @@ import html
 from collections.abc import Callable
 
 from dockdrift.analysis import render
+from dockdrift.analysis.shapes.matrix import fields_text
 from dockdrift.analysis.matrix.core import Matrix
 from dockdrift.db.version import version_info
 
@@ -72,7 +73,8 @@ def verdict_line(m: Matrix) -> str:
 
 
 def _grid_rows(m: Matrix, kind: str) -> list[list[str]]:
-    return [[row_name(r), ", ".join(r.differences) or "-",
+    return [[row_name(r), (", ".join(r.differences) or "-")
+             + (f" ({fields_text(r)})" if fields_text(r) else ""),
              *(cell_text(r, label) for label in m.implementations)]
             for r in m.rows.itertuples() if r.verdict == kind]
 

@@ -189,8 +189,9 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
     for name in outcome.from_rollups:
-        print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
-              " its counts come from the daily rollups (whole days)", file=sys.stderr)
+        print(f"dockdrift drift: the {name} window reaches into pruned history: the counts of "
+              "pruned days come from the daily rollups (whole days), the rest from the raw "
+              "exchanges", file=sys.stderr)
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
                                           "max_gap": args.max_gap or cfg.options.get("max_gap")},
             "baseline": baseline, "current": current}

@@ -85,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
         from dockdrift.analysis.render import Progress, wants_color
 
         if load.reads_rollups(engine, flt):
-            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
-                  "come from the daily rollups, whole days, without error texts or example "
-                  "paths", file=sys.stderr)
+            print("dockdrift report: the window reaches into pruned history: the counts of "
+                  "pruned days come from the daily rollups, whole days, without error texts or "
+                  "example paths; the rest from the raw exchanges", file=sys.stderr)
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)
