@@ -128,3 +128,40 @@ def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
                        text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "cli" / "index.html").exists()
+
+
+def _command_lines(text: str) -> list[str]:
+    """`dockdrift …` command lines of a page: every line of its sh blocks, the `$ ` lines of
+    its console blocks (the others are output)."""
+    lines, out = [], []
+    for kind, block in re.findall(r"```(sh|console|bash)\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            if kind != "console" or line.startswith("$ "):
+                lines.append(line)
+    for line in lines:
+        line = re.sub(r"^(\$ |sudo )+", "", line.strip())
+        line = re.sub(r"^(\w+=\S+ )+", "", line)  # VAR=value prefixes
+        if line.startswith("dockdrift ") and not re.search(r"[…\[<]|\.\.\. |\$\(|\|", line):
+            out.append(re.split(r"\s+#|[;&>]", line)[0].strip())
+    return out
+
+
+def test_documented_command_lines_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every `dockdrift …` line shown in README.md and docs/ is accepted by the real parser
+    (flags and choices; what it would do with the data is the guides' real output)."""
+    import shlex
+
+    from dockdrift.cli import build_parser
+
+    seen = 0
+    for page in [ROOT / "README.md", *DOCS.rglob("*.md")]:
+        for line in _command_lines(page.read_text()):
+            argv = shlex.split(line)[1:]
+            try:
+                build_parser(argv).parse_args(argv)
+            except SystemExit as exc:  # --version and --help exit 0
+                if exc.code == 0:
+                    continue
+                raise AssertionError(f"{page.relative_to(ROOT)}: `{line}` is refused") from exc
+            seen += 1
+    assert seen > 30, seen
