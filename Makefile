@@ -58,12 +58,15 @@ servers-down:
 lint: | $(PY)
 	$(PY) -m ruff check .
 
-# Probe every implementation that answers (Engine 20.10, Engine 26.1, Podman) into one store
-# with `dockdrift probe`, then lay them side by side in matrix.html. Exit 0 when the page was
-# written (whether or not they differ); 2 or 3 when it could not be (see dockdrift matrix --help).
+# Probe every implementation that answers (Engine 20.10, 26.1, 28.5, 28.5 in Engine 29.0's floor
+# mode, Podman 4.3.1 and 5.8.6) into one store with `dockdrift probe` (each case at the daemon's
+# own API version and the version-sensitive ones at 1.24, 1.41 and 1.44), then lay them side by
+# side in matrix.html; the floor mode is its own column. Exit 0 when the page was written
+# (whether or not they differ); 2 or 3 when it could not be (see dockdrift matrix --help).
 MATRIX_DB ?= matrix.sqlite
 MATRIX_HTML ?= matrix.html
-MATRIX_UPSTREAMS ?= tcp://127.0.0.1:2375 tcp://127.0.0.1:2385 tcp://127.0.0.1:2395
+MATRIX_UPSTREAMS ?= tcp://127.0.0.1:2375 tcp://127.0.0.1:2385 tcp://127.0.0.1:2405 \
+	tcp://127.0.0.1:2415 tcp://127.0.0.1:2395 tcp://127.0.0.1:2425
 matrix: | $(PY)
 	@for up in $(MATRIX_UPSTREAMS); do \
 	  if $(PY) -c 'import socket, sys; h, p = sys.argv[1].rsplit(":", 1); \

@@ -121,6 +121,20 @@ def _header(headers: http.Headers, name: bytes) -> str | None:
     return None if found is None else found.decode("utf-8", "surrogateescape")
 
 
+def _two_headers(headers: http.Headers, first: bytes,
+                 second: bytes) -> tuple[str | None, str | None]:
+    """`_header` of two names in one pass over the fields (each hook wants two)."""
+    a = b = None
+    for k, v in headers.fields:
+        k = k.lower()
+        if k == first:
+            a = v if a is None else a + b", " + v
+        elif k == second:
+            b = v if b is None else b + b", " + v
+    return (None if a is None else a.decode("utf-8", "surrogateescape"),
+            None if b is None else b.decode("utf-8", "surrogateescape"))
+
+
 def _method(raw: bytes) -> str:
     """`flow.request.method` (decoded, upper-cased) without the property's lookups."""
     return raw.decode("utf-8", "surrogateescape").upper()
@@ -145,6 +159,7 @@ class DockerRecorder:
         self.tracker = TargetTracker()
         self.tracker.on_identity = self._identified
         self._keys = itertools.count(1)  # joins a flow's body blocks to its record
+        self.shapes = True
         self.in_flight: dict[str, http.HTTPFlow] = {}
         self.recorded = 0
         self.recorder_name: str | None = None
@@ -188,6 +203,8 @@ class DockerRecorder:
                 f"not {ctx.options.dockdrift_target!r}")
         if updated & {"dockdrift_target", "mode", *TLS_OPTIONS}:
             self._configure_tracker()
+        if "dockdrift_shapes" in updated:  # read per exchange: options are slow to read
+            self.shapes = ctx.options.dockdrift_shapes
         if "dockdrift_recorder" in updated:
             self.recorder_name = (ctx.options.dockdrift_recorder or socket.gethostname())[:128]
         if updated & {"listen_host", "mode", "dockdrift_allow_remote"}:
@@ -308,7 +325,10 @@ class DockerRecorder:
             flow.kill()
             return
         req = flow.request
-        ctype = _header(req.headers, b"content-type") if ctx.options.dockdrift_shapes else None
+        ua, ctype = _two_headers(req.headers, b"user-agent", b"content-type")
+        flow.metadata["dockdrift_ua"] = ua
+        if not self.shapes:
+            ctype = None
         req.stream = tap.request_tap(self.writer, self._key(flow), ctype, True) \
             if tap.is_json(ctype) else Counter()
         case = take_probe_case(req.headers)
@@ -350,10 +370,12 @@ class DockerRecorder:
         if "dockdrift_denied" in flow.metadata:
             return  # our own 403, already in memory
         path, resp = flow.request.path, flow.response
+        server, ctype = _two_headers(resp.headers, b"server", b"content-type")
+        flow.metadata["dockdrift_server"] = server
         resp.stream = tap.response_tap(
             self.writer, self._key(flow), resp.status_code,
             outcome_kind(_method(flow.request.data.method), path), self.tracker.wants_body(path),
-            _header(resp.headers, b"content-type"), path, ctx.options.dockdrift_shapes)
+            ctype, path, self.shapes)
 
     def _key(self, flow: http.HTTPFlow) -> int:
         key = flow.metadata.get("dockdrift_key")
@@ -389,7 +411,9 @@ class DockerRecorder:
         out = resp.stream if resp is not None and isinstance(resp.stream, Counter) else None
         inp = req.stream if isinstance(req.stream, Counter) else None
         status = resp.status_code if resp is not None and resp.timestamp_start else None
-        server = _header(resp.headers, b"server") if resp is not None else None
+        meta = flow.metadata
+        server = meta.get("dockdrift_server") if "dockdrift_server" in meta else (
+            _header(resp.headers, b"server") if resp is not None else None)
         if status is not None:
             self.tracker.answered()
         elif error is not None:
@@ -409,7 +433,9 @@ class DockerRecorder:
             data.timestamp_start,
             resp.timestamp_end if resp is not None and resp.timestamp_end else time.time(),
             status, error, inp.n if inp else len(data.content or b""),
-            out.n if out else None, _header(req.headers, b"user-agent"), server,
+            out.n if out else None,
+            meta["dockdrift_ua"] if "dockdrift_ua" in meta else _header(req.headers, b"user-agent"),
+            server,
             peer[0] if peer else None, flow.metadata.get("dockdrift_probe_case"),
             self.recorder_name, denied is not None,
             tap.handover(inp) or _NO_BODY, response or _NO_BODY,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, literal_column, null, select
+from sqlalchemy import Engine, Select, func, literal_column, null, select
 
 from dockdrift.analysis.load import Filter
 from dockdrift.db.clients import identify, label
@@ -85,24 +85,37 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+def _brief(flt: Filter) -> list[Select]:
+    """The report's section: named rows read off ix_exchanges_clients alone (no table, no
+    sort); rows without a client name (no User-Agent, or recorded before schema 3) grouped by
+    their agent apart."""
+    E = Exchange
+    blank = [literal_column("''"), null()]
+    tail = [E.api_version, E.status_code, null(), null(), func.count(), func.min(E.started_at),
+            func.max(E.started_at), null()]
+    named = [E.client_name, E.client_version, E.peer_process, E.api_version, E.status_code]
+    unnamed = [E.user_agent, E.peer_process, E.api_version, E.status_code]
+    return [select(null(), *named[:3], *blank, *tail).where(*flt.where(), E.client_name.is_not(
+                None)).group_by(*named),
+            select(E.user_agent, null(), null(), E.peer_process, *blank, *tail).where(
+                *flt.where(), E.client_name.is_(None)).group_by(*unnamed)]
+
+
 def load_clients(engine: Engine, flt: Filter | None = None, *, brief: bool = False) -> Clients:
     """Every client that matched `flt`, busiest first. `brief` (the report's section): no
-    routes, implementations or pids, so the GROUP BY has a few groups per client."""
+    user agents of named clients, routes, implementations or pids: it reads an index only."""
     E = Exchange
+    flt = flt or Filter()
     keys = [E.user_agent, E.client_name, E.client_version, E.peer_process]
     groups = [E.method, E.route, E.api_version, E.status_code, E.target, E.target_version]
-    if brief:
-        groups = [literal_column("''"), null(), E.api_version, E.status_code, null(), null()]
-        group_by = [*keys, E.api_version, E.status_code]
-    else:
-        group_by = [*keys, *groups]
-    stmt = (select(*keys, *groups, func.count(), func.min(E.started_at), func.max(E.started_at),
-                   func.min(E.path))
-            .where(*(flt or Filter()).where()).group_by(*group_by))
+    stmts = _brief(flt) if brief else [
+        select(*keys, *groups, func.count(), func.min(E.started_at), func.max(E.started_at),
+               func.min(E.path)).where(*flt.where()).group_by(*keys, *groups)]
     found: dict[tuple[str, str, str], Client] = {}
     with engine.connect() as conn:
+        rows = [row for stmt in stmts for row in conn.execute(stmt)]
         for (ua, name, version, proc, method, route, api, code, kind, kind_version, n, first,
-             last, path) in conn.execute(stmt):
+             last, path) in rows:
             c = _client(found, ua, name, version, proc)
             c.exchanges += n
             c.agents[ua or ""] += n
@@ -123,7 +136,7 @@ def load_clients(engine: Engine, flt: Filter | None = None, *, brief: bool = Fal
         if brief:
             return _sorted(found)
         peers = (select(*keys, E.peer_pid, E.peer_uid, E.peer_exe)
-                 .where(*(flt or Filter()).where(), E.peer_uid.is_not(None))
+                 .where(*flt.where(), E.peer_uid.is_not(None))
                  .group_by(*keys, E.peer_pid, E.peer_uid, E.peer_exe)
                  .order_by(func.max(E.started_at).desc()).limit(5000))
         for ua, name, version, proc, pid, uid, exe in conn.execute(peers):

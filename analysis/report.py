@@ -78,8 +78,8 @@ def clients_records(engine: Engine, flt: Filter) -> list[dict]:
     """The report's `clients` section: who called (analysis.clients, brief: no routes)."""
     from dockdrift.analysis.clients import load_clients
 
-    keep = ("client", "version", "user_agent", "process", "api_versions", "exchanges",
-            "status_codes", "first_seen", "last_seen")
+    keep = ("client", "version", "process", "api_versions", "exchanges", "status_codes",
+            "first_seen", "last_seen")
     return [{k: c.to_dict()[k] for k in keep} for c in load_clients(engine, flt, brief=True).clients]
 
 

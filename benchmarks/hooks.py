@@ -1,8 +1,9 @@
 """The recorder's own cost per exchange, without sockets: its hooks fed with mitmproxy's tflows.
 
 Two numbers: the event-loop part (requestheaders, responseheaders, the stream callables,
-response: what delays the proxy) and the writer thread's part (batched INSERT; it shares the
-GIL with the loop, so it costs the proxy CPU too). Both are CPU-bound and far less noisy than
+response: what delays the proxy) and the proxy process's whole part (the loop plus the sender
+thread that pickles records for the writer process; the rows, shapes and INSERTs happen in that
+other process, whose CPU per exchange is the third number). CPU-bound and far less noisy than
 a throughput run on a shared machine; `--profile` prints where the loop time goes (cProfile).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import sys
 import tempfile
@@ -76,7 +78,7 @@ def measure(n: int = 5000, profile: bool = False) -> dict:
         flows = _flows(n)
         prof = cProfile.Profile() if profile else None
         writer = addon.writer
-        writer_busy = _WriterClock(writer)
+        child0 = _cpu_of(writer._proc.pid)
         t0 = time.process_time()
         if prof:
             prof.enable()
@@ -88,7 +90,7 @@ def measure(n: int = 5000, profile: bool = False) -> dict:
         total_s = time.process_time() - t0
         result = {"exchanges": n, "hooks_us": loop_s / n * 1e6,
                   "hooks_plus_writer_us": total_s / n * 1e6,
-                  "writer_us": writer_busy.per_row_us()}
+                  "writer_us": (_cpu_of(writer._proc.pid) - child0) / n * 1e6}
         addon.done()
     if prof:
         buf = io.StringIO()
@@ -97,23 +99,10 @@ def measure(n: int = 5000, profile: bool = False) -> dict:
     return result
 
 
-class _WriterClock:
-    """Wall time the writer thread spends inside _write (its INSERTs), per row."""
-
-    def __init__(self, writer) -> None:
-        self.busy, self.rows = 0.0, 0
-        original = writer._write
-
-        def timed(batch, give_up_after):
-            t = time.perf_counter()
-            original(batch, give_up_after)
-            self.busy += time.perf_counter() - t
-            self.rows += len(batch)
-
-        writer._write = timed
-
-    def per_row_us(self) -> float:
-        return self.busy / self.rows * 1e6 if self.rows else float("nan")
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from /proc (the writer process)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -187,30 +187,3 @@ def from_version_body(body: bytes, server_header: str | None = None) -> Identity
     kind = found[0] if found else next(k for k in KINDS if k.name == "engine")
     v = (found[1] if found else "") or version
     return Identity(kind.name, v, f"{kind.identity_prefix}{v}", floor)
-
-
-# The API version each release answers in when a request names none (its /version
-# `ApiVersion`): Engine releases from moby's docs/api/version-history.md (20.10, 26.1 and 28.5
-# measured here: 1.41, 1.45, 1.51); Podman's is its compat API (version/version.go; measured:
-# 4.3.1 says 1.41, 5.8.6 says 1.44); its libpod API has no Docker version. Keyed by
-# `major.minor` (or `major` for a whole series).
-API_VERSIONS: dict[str, dict[str, str]] = {
-    "engine": {"17.03": "1.26", "17.06": "1.30", "18.09": "1.39", "19.03": "1.40",
-               "20.10": "1.41", "23.0": "1.42", "24.0": "1.43", "25.0": "1.44",
-               "26.0": "1.45", "26.1": "1.45", "27.0": "1.46", "27.1": "1.46",
-               "27.2": "1.47", "27.3": "1.47", "27.4": "1.47", "27.5": "1.47",
-               "28.0": "1.48", "28.1": "1.49", "28.2": "1.50", "28.3": "1.51",
-               "28.4": "1.51", "28.5": "1.51", "29.0": "1.52"},
-    "podman": {"4": "1.41", "5.8": "1.44"},
-}
-
-
-def default_api_version(target: str | None, version: str | None) -> str | None:
-    """`("engine", "26.1.5+dfsg1")` -> "1.45"; `("podman", "5.8.6")` -> "1.44"; else None."""
-    table = API_VERSIONS.get(target or "", {})
-    parts = (version or "").split("+", 1)[0].split(".")
-    for n in (2, 1):
-        hit = table.get(".".join(parts[:n]))
-        if hit:
-            return hit
-    return None

@@ -95,6 +95,10 @@ class Exchange(Base):
         Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
               "api_version"),
         Index("ux_exchanges_uid", "uid", unique=True),
+        # Who called (the report's clients section, analysis.clients brief): one index scan
+        # instead of a sort of the whole table (17 s at 1M rows on a loaded machine).
+        Index("ix_exchanges_clients", "client_name", "client_version", "peer_process",
+              "api_version", "status_code", "started_at"),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side

@@ -252,3 +252,36 @@ def test_peer_lookup_is_fast_enough_for_a_thread():
     start = time.perf_counter()
     lookup(("127.0.0.1", 1), ("127.0.0.1", 2))
     assert time.perf_counter() - start < 2
+
+
+def test_matrix_and_drift_by_client(store, capsys):
+    code, out, _ = run(capsys, "matrix", "--db", store, "--by", "client", "--format", "json")
+    assert "engine 20.10.24+dfsg1 @ docker-cli" in out and "@ docker-py" in out
+    code, out, err = run(capsys, "drift", "--db", store, "--by", "client", "--baseline",
+                         "2026-11-30..2026-12-01T12:00", "--current", "2026-12-01T12:00..",
+                         "--now", "2026-12-02", "--format", "json")
+    assert code == 3 and "client docker-py:" in err
+    assert [s["client"] for s in json.loads(out)["sections"]][:2] == ["curl", "docker-cli"]
+
+
+def test_the_report_section_reads_an_index_not_the_table(store):
+    from sqlalchemy import event
+
+    from dockdrift.analysis.clients import load_clients
+
+    engine = make_engine(store, create=False)
+    seen: list[tuple] = []
+
+    def capture(_c, _k, statement, params, _x, _m) -> None:  # noqa: ANN001
+        if "FROM exchanges" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    load_clients(engine, brief=True)
+    event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        plans = [" / ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p))
+                 for s, p in seen]
+    engine.dispose()
+    assert "COVERING INDEX ix_exchanges_clients" in plans[0], plans
+    assert "ix_exchanges_clients (client_name=?)" in plans[1], plans  # the unnamed rows only

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 from clients_helpers import Ran, compose_available, run_all, run_curl, run_docker_cli, run_docker_py
-from conftest import DOCKER, VENV_BIN, docker_cli, free_port, in_ci, need
+from conftest import DOCKER, IMPLEMENTATIONS, VENV_BIN, docker_cli, free_port, in_ci, need
 from test_capture import start_capture
 
 DOCKDRIFT = str(VENV_BIN / "dockdrift")
-ENGINE28 = os.environ.get("DOCKDRIFT_ENGINE28_TCP", "tcp://127.0.0.1:2405")
-ENGINE28_FLOOR = os.environ.get("DOCKDRIFT_ENGINE28FLOOR_TCP", "tcp://127.0.0.1:2415")
+ENGINE28 = IMPLEMENTATIONS["engine28"].host
+ENGINE28_FLOOR = IMPLEMENTATIONS["engine28floor"].host
 ENGINE28_ROOT = Path(os.environ.get("DOCKDRIFT_ENGINE28_DIR", "/tmp/dockdrift-engine28")) / "root"
 
 
@@ -188,8 +188,7 @@ def test_min_api_140_prediction_equals_a_floor_140_daemon(engine28_store: Path, 
 
 
 def test_unix_socket_capture_names_the_process_pid_and_uid(tmp_path: Path):
-    upstream = ENGINE28 if reachable(ENGINE28) else os.environ.get(
-        "DOCKDRIFT_DOCKER_TCP", "tcp://127.0.0.1:2375")
+    upstream = ENGINE28 if reachable(ENGINE28) else IMPLEMENTATIONS["engine20"].host
     need(reachable(upstream), f"no Docker Engine at {upstream}")
     need(os.path.exists(DOCKER), f"no docker CLI at {DOCKER}")
     sock_dir = Path(tempfile.mkdtemp(prefix="ddc-unix-", dir="/tmp"))

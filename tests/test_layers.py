@@ -208,3 +208,19 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path: Path) ->
     assert edges["p.a"] == {"p.b": 2} and edges["p.b"] == {"p.a": 1}
     assert cycles(edges) == [["p.a", "p.b"]]
     assert "p.a (line 2) -> p.b (line 1) -> p.a" in cycle_path(["p.a", "p.b"], edges)
+
+
+def test_renderers_never_touch_a_store() -> None:
+    """A renderer takes a typed result: no SQLAlchemy, no engine, no models (not even for
+    type hints); whatever needs a store is read by analysis before rendering."""
+    wrong = []
+    for module, path in module_files().items():
+        if layer(module) != "render":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names
+                      if name.split(".")[0] == "sqlalchemy"
+                      or name in ("dockdrift.db.engine", "dockdrift.db.models")]
+    assert not wrong, "renderers reading a store:\n" + "\n".join(wrong)

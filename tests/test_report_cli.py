@@ -45,7 +45,7 @@ def test_text_report_exit_1_and_no_colour_off_a_tty(capsys, capture):
 def test_colour_only_when_asked(capture):
     from dockdrift.analysis import load
     from dockdrift.analysis.report import load_report
-    from dockdrift.analysis.report_render import to_text
+    from dockdrift.render.report import to_text
     from dockdrift.db.engine import make_engine
 
     engine = make_engine(capture, create=False)

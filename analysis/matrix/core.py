@@ -296,3 +296,10 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
     summary["verdict"] = ("not enough data" if len(labels) < 2 or not summary["compared"] else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)
+
+
+def row_name(r: object) -> str:
+    """`METHOD route`, with the probe case in front: `inspect-missing: GET /containers/…`."""
+    route = r.route or "(unknown route)"  # type: ignore[attr-defined]
+    case = r.case  # type: ignore[attr-defined]
+    return (f"{case}: " if case else "") + f"{r.method} {route}"  # type: ignore[attr-defined]

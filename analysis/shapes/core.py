@@ -11,7 +11,7 @@ the documentation says array or object.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from dockdrift.analysis.shapes.documented import DocIndex
 from dockdrift.analysis.shapes.load import ShapeGroup
@@ -74,7 +74,10 @@ class FieldRow:
     agree: bool
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k != "case"}
+        # by hand: dataclasses.asdict deep-copies every list (seconds on a few thousand rows)
+        d = {"method": self.method, "route": self.route, "status": self.status,
+             "field": self.field, "observed": self.observed, "documented": self.documented,
+             "agree": self.agree}
         if self.case is not None:
             d["case"] = self.case
         return d
@@ -94,7 +97,7 @@ class DocFinding:
     case: str | None = None  # the probe case, when the answer was one
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = dict(self.__dict__)
         if self.case is None:
             del d["case"]
         return d
@@ -113,7 +116,7 @@ class RequestField:
     count: int
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def _gather(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str]]],
         if g.target != "podman" or key not in routes:  # the Engine's template names the row
             routes[key] = g.route
         side = sides.setdefault(key, {}).setdefault(
-            implementation_label(g.target, g.target_version), _Side())
+            implementation_label(g.target, g.target_version, g.min_api_version), _Side())
         side.count += g.count
         if g.count > side.doc_weight:  # the documentation of its most frequent API version
             side.table, side.doc = docs.lookup(g.target, g.target_version, g.method, g.route,

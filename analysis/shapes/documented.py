@@ -2,7 +2,7 @@
 
 - `own` (default): each implementation's own documentation. The Engine (and Swarm): the spec
   at the request's API version (`/v1.41/...`), or the release's own API version when the
-  request named none (db.implementations.default_api_version), nearest at or below. Podman's
+  request named none (db.implementations.api_version_of, from RELEASES), nearest at or below. Podman's
   compat routes: Docker's spec at its compat API version; its libpod routes: none (no
   swagger of Podman's is in reach, so they are documented as unknown, never as wrong). Its
   compat API version is its /version `ApiVersion` (4.3.1: 1.41; 5.8.6: 1.44, so spec 1.41,
@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dockdrift.analysis.against import AgainstError, nearest_version
-from dockdrift.db.implementations import default_api_version
+from dockdrift.db.implementations import api_version_of
 from dockdrift.db.routes import route_shape
 from dockdrift.db.spec_shapes import DocShape, read_spec_shapes, shape_files
 
@@ -47,9 +47,9 @@ class DocIndex:
         if target == "podman" and self.kind == "own":
             if route.startswith(LIBPOD_PREFIX):
                 return None
-            api_version = default_api_version(target, target_version)
+            api_version = api_version_of(target, target_version)
         elif not api_version:
-            api_version = default_api_version(target, target_version)
+            api_version = api_version_of(target, target_version)
         return nearest_version(api_version, self.versions)
 
     def _spec(self, version: str) -> dict[tuple[str, str], dict[str, DocShape]]:

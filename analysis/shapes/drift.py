@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dockdrift.analysis.drift import DriftParams, excluded
+from dockdrift.analysis.drift.stats import DriftParams, excluded
 from dockdrift.analysis.load import Filter
 from dockdrift.analysis.shapes.core import fold
 from dockdrift.analysis.shapes.load import ShapeGroup, shape_groups, shape_texts
@@ -24,7 +24,7 @@ from dockdrift.analysis.shapes.load import ShapeGroup, shape_groups, shape_texts
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dockdrift.analysis.drift_store import Window
+    from dockdrift.analysis.drift.store import Window
 
 Key = tuple[str | None, str, str, int]  # target, method, route, status
 
@@ -94,7 +94,7 @@ def window_shape_candidates(b_engine: Engine, baseline: Window, c_engine: Engine
                             current: Window, params: DriftParams,
                             base: Filter | None = None) -> list[dict]:
     """The shape_shift candidates of two drift windows (two GROUP BYs, then their shapes)."""
-    from dockdrift.analysis.drift_store import window_filter
+    from dockdrift.analysis.drift.store import window_filter
 
     windows = []
     for engine, w in ((b_engine, baseline), (c_engine, current)):

@@ -30,6 +30,7 @@ class ShapeGroup:
     shape_hash: str
     client: str | None
     count: int
+    min_api_version: str | None = None  # the server's floor: part of its label when not default
 
 
 def shape_groups(engine: Engine, flt: Filter | None = None, side: str = "response",
@@ -39,7 +40,8 @@ def shape_groups(engine: Engine, flt: Filter | None = None, side: str = "respons
     shape_col = Exchange.response_shape if side == "response" else Exchange.request_shape
     client = Exchange.client_name if side == "request" else None
     keys = [Exchange.target, Exchange.target_version, Exchange.method, Exchange.route,
-            Exchange.probe_case, Exchange.api_version, Exchange.status_code, shape_col]
+            Exchange.probe_case, Exchange.api_version, Exchange.status_code, shape_col,
+            Exchange.min_api_version]
     if client is not None:
         keys.append(client)
     conds = [*(flt or Filter()).where(), shape_col.is_not(None), Exchange.route.is_not(None),
@@ -52,9 +54,9 @@ def shape_groups(engine: Engine, flt: Filter | None = None, side: str = "respons
         rows = conn.execute(stmt).all()
     out = []
     for r in rows:
-        client_name = r[8] if client is not None else None
+        client_name = r[9] if client is not None else None
         out.append(ShapeGroup(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7],
-                              client_name, int(r[-1])))
+                              client_name, int(r[-1]), r[8]))
     return out
 
 

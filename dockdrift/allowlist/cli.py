@@ -86,7 +86,7 @@ def _safe_db_name(db: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dockdrift.analysis.render import write_output
+    from dockdrift.render.base import write_output
     from dockdrift.db.engine import make_engine
     from dockdrift.allowlist import core, haproxy, render
 

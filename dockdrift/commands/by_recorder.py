@@ -70,7 +70,7 @@ def no_recorder(flt: Filter | None = None, by: str = "recorder") -> str:
 def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_total: int = 1,
                     allow_empty: bool = False, by: str = "recorder") -> tuple[str, int]:
     """Every recorder's report in one output; exit as `not_enough` and the module says."""
-    from dockdrift.analysis import report_render
+    from dockdrift.render import report as report_render
     from dockdrift.analysis.report import load_report
 
     check_format(fmt, by=by)
@@ -116,7 +116,7 @@ def drift_sections(args, now, by: str = "recorder") -> tuple[str, int]:  # noqa:
     """Drift per recorder (or client): each one's baseline against its own current window."""
     import argparse
 
-    from dockdrift.analysis import drift_render
+    from dockdrift.render import drift as drift_render
     from dockdrift.commands.drift_args import _open, compute
     from dockdrift.analysis.load import Filter
 
@@ -142,8 +142,8 @@ def drift_sections(args, now, by: str = "recorder") -> tuple[str, int]:  # noqa:
                              "current": result["current"], "n_findings": len(result["findings"])})
             if args.format in ("text", "markdown"):
                 head = f"## {by}: {name}" if args.format == "markdown" else f"=== {by}: {name}"
-                texts.append(f"{head}\n\n" + drift_render.render(result, args.format, meta, engine,
-                                                                 b_engine, use_color=False))
+                texts.append(f"{head}\n\n" + drift_render.render(result, args.format, meta,
+                                                                 use_color=False))
         finally:
             engine.dispose()
             if b_engine is not engine:

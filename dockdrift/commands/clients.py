@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError, read_error
@@ -57,7 +57,7 @@ def load(args: argparse.Namespace, command: str):  # -> Clients
 
 
 def run(args: argparse.Namespace) -> int:
-    from dockdrift.analysis.clients_render import CLIENT_FORMATS
+    from dockdrift.render.clients import CLIENT_FORMATS
 
     found = load(args, "clients")
     write_output(CLIENT_FORMATS[args.format](found), args.output)

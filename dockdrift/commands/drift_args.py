@@ -19,8 +19,8 @@ from dockdrift.errors import UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dockdrift.analysis.drift import DriftParams
-    from dockdrift.analysis.drift_store import Window
+    from dockdrift.analysis.drift.stats import DriftParams
+    from dockdrift.analysis.drift.store import Window
 
 FORMATS = ["text", "markdown", "html", "json"]
 _OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
@@ -85,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
     """Config values overridden by the flags given, each checked like the config's."""
-    from dockdrift.analysis.config import _NUMBERS, check_correction, check_number
+    from dockdrift.analysis.drift.config import _NUMBERS, check_correction, check_number
 
     values: dict[str, Any] = {}
     for key in _OVERRIDES:
@@ -121,7 +121,7 @@ def _has_runs_table(engine: Engine) -> bool:
 def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: Engine,
                     now: datetime) -> tuple[Window, Window]:
     """The two windows from --since-last-run, the flags, the config, or the defaults."""
-    from dockdrift.analysis.drift_store import Window, last_run
+    from dockdrift.analysis.drift.store import Window, last_run
     from dockdrift.analysis.timeparse import parse_window
 
     if args.since_last_run:
@@ -160,7 +160,7 @@ def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
 
 
 def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
-    from dockdrift.analysis.config import check_duration
+    from dockdrift.analysis.drift.config import check_duration
 
     text = args.max_gap or options.get("max_gap")
     return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
@@ -169,8 +169,8 @@ def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | N
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
     from dockdrift.analysis.compare import AgainstError
-    from dockdrift.analysis.config import load_config
-    from dockdrift.analysis.drift_run import DriftQuery, compare_windows
+    from dockdrift.analysis.drift.config import load_config
+    from dockdrift.analysis.drift.run import DriftQuery, compare_windows
     from dockdrift.analysis.load import Filter
 
     cfg = load_config(args.config)
@@ -189,8 +189,9 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     except AgainstError as exc:
         raise UsageError(str(exc)) from None
     for name in outcome.from_rollups:
-        print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
-              " its counts come from the daily rollups (whole days)", file=sys.stderr)
+        print(f"dockdrift drift: the {name} window reaches into pruned history: the counts of "
+              "pruned days come from the daily rollups (whole days), the rest from the raw "
+              "exchanges", file=sys.stderr)
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
                                           "max_gap": args.max_gap or cfg.options.get("max_gap")},
             "baseline": baseline, "current": current}

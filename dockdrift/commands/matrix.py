@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.analysis.background import background
 from dockdrift.analysis.matrix.load import load_matrix
 from dockdrift.commands.options import add_filter_arguments, make_filter
@@ -62,16 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:
-    from dockdrift.analysis.matrix import render
+    from dockdrift.render import matrix as render
 
     if args.format == "seed":
         return _seed(m, args.compare)
     if args.format == "html":
-        from dockdrift.analysis.matrix.page import to_html
+        from dockdrift.render.matrix_page import to_html
 
         return to_html(m)
     if args.format == "text":
-        from dockdrift.analysis.render import wants_color
+        from dockdrift.render.base import wants_color
 
         return render.to_text(m, args.output is None and wants_color())
     return render.FORMATS[args.format](m)
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
     """Exit 3 (0 with --allow-empty): one line on stderr; the data formats still say so."""
-    from dockdrift.analysis.matrix.render import verdict_line
+    from dockdrift.render.matrix import verdict_line
 
     n = m.summary.get("exchanges", 0)
     why = ("no exchanges in the store for these filters" if not n else verdict_line(m))

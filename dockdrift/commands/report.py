@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dockdrift.analysis.background import background
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.analysis.report import load_report
 from dockdrift.commands.options import (
     add_filter_arguments,
@@ -80,14 +80,14 @@ def run(args: argparse.Namespace) -> int:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
         observed = background(load.observed_counts, engine, flt)
-        from dockdrift.analysis import report_render
+        from dockdrift.render import report as report_render
         from dockdrift.analysis.compare import AgainstError
-        from dockdrift.analysis.render import Progress, wants_color
+        from dockdrift.render.base import Progress, wants_color
 
         if load.reads_rollups(engine, flt):
-            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
-                  "come from the daily rollups, whole days, without error texts or example "
-                  "paths", file=sys.stderr)
+            print("dockdrift report: the window reaches into pruned history: the counts of "
+                  "pruned days come from the daily rollups, whole days, without error texts or "
+                  "example paths; the rest from the raw exchanges", file=sys.stderr)
         try:
             with Progress("opening the capture") as progress:
                 report = load_report(engine, flt, args.against, progress, observed)

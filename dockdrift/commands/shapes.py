@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.engine import DEFAULT_DB
 from dockdrift.errors import UsageError, read_error
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.against import AgainstError
     from dockdrift.analysis.shapes import load_shapes
     from dockdrift.analysis.shapes.core import UnknownImplementation
-    from dockdrift.analysis.shapes.render import FORMATS as RENDER
+    from dockdrift.render.shapes import FORMATS as RENDER
     from dockdrift.db.engine import make_engine
 
     if getattr(args, "by", None):

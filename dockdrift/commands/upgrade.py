@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from dockdrift.commands.clients import EXIT_NOT_ENOUGH_DATA, add_common, load
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.errors import UsageError, read_error
 
 
@@ -48,7 +48,7 @@ def recorded_targets(db: str) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dockdrift.analysis.clients_render import UPGRADE_FORMATS
+    from dockdrift.render.clients import UPGRADE_FORMATS
     from dockdrift.analysis.upgrade import assess, check_api, floor_target
     from dockdrift.db.upgrade_targets import documented_routes, find, known
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
-from dockdrift.analysis.drift_run import records
-from dockdrift.analysis.render import (color, html_page, html_table, img, md_table, text_table, to_json,
-                             wants_color)
+from dockdrift.analysis.drift.run import records
+from dockdrift.render.base import color, md_table, text_table, to_json, wants_color
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy import Engine
 
 __all__ = ["records", "render", "render_history", "wants_color"]
 HEADERS = ["kind", "target", "method", "route", "code", "baseline", "current", "effect",
@@ -114,48 +111,40 @@ def to_markdown(result: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
-def to_html(result: dict, meta: dict, engine: Engine, b_engine: Engine) -> str:
-    from dockdrift.analysis.drift_plots import route_timelines
+def to_html(result: dict, meta: dict, timelines: tuple[dict, str] = ({}, "")) -> str:
+    """The page; `timelines`: analysis.drift.plots.route_timelines' figures per flagged route
+    and its note (the command draws them: they need the stores)."""
+    from dockdrift.analysis.drift.run import flagged_routes
+    from dockdrift.render.html import figure_to_data_uri, page
 
-    sections = [("Windows", "<p>" + "<br>".join(html.escape(_window(n, result[n]))
-                                                  for n in ("baseline", "current")) + "</p>")]
-    if result.get("insufficient"):
-        sections.append(("Not enough data to decide", "<p>" + "<br>".join(
-            html.escape(s["reason"]) for s in result["insufficient"]) + "</p>"))
-    elif not result["findings"]:
-        sections.append(("Findings", "<p><b>No drift</b>: nothing changed beyond sampling "
-                                     "noise at these thresholds.</p>"))
-    gaps = [f for f in result["findings"] if f["kind"] == "recording_gap"]
-    if gaps:
-        sections.append(("Recording gaps", html_table(HEADERS, _rows(gaps))))
-    if (note := _untested(result)) is not None:
-        sections.append(("", f'<p class="small">{html.escape(note)}</p>'))
-    keys = list(dict.fromkeys((f["target"], f["method"], f["route"])
-                              for f in result["findings"] if f["kind"] != "recording_gap"))
-    figures, note = route_timelines(keys, meta, engine, b_engine)
-    for key in keys:
+    figures, timeline_note = timelines
+    routes = []
+    for key in flagged_routes(result["findings"]):
         rows = _rows([f for f in result["findings"]
                       if (f["target"], f["method"], f["route"]) == key])
-        body = html_table(HEADERS, rows)
+        image = None
         if key in figures:
-            body += img(figures[key], f"code shares over time on {key[1]} {key[2]}")
+            image = figure_to_data_uri(figures[key])
             figures[key].clf()  # free it: a report may hold many routes
-        sections.append((f"{key[0]} {key[1]} {key[2]}", body))
-    if note:
-        sections.append(("", f'<p class="small">{html.escape(note)}</p>'))
+        routes.append({"title": f"{key[0]} {key[1]} {key[2]}", "rows": rows, "image": image,
+                       "alt": f"code shares over time on {key[1]} {key[2]}"})
     params = ", ".join(f"{k}={v}" for k, v in meta["params"].items() if v not in ((), [], None))
-    sections.append(("Parameters", f'<p class="small">{html.escape(params)}</p>'))
-    return html_page("dockdrift drift", sections, subtitle=_verdict(result))
+    return page("drift.html", "dockdrift drift", _verdict(result), headers=HEADERS,
+                windows=[_window(n, result[n]) for n in ("baseline", "current")],
+                insufficient=[s["reason"] for s in result.get("insufficient") or []],
+                no_drift=not result["findings"], untested=_untested(result),
+                gaps=_rows([f for f in result["findings"] if f["kind"] == "recording_gap"]),
+                routes=routes, timeline_note=timeline_note, params=params)
 
 
-def render(result: dict, fmt: str, meta: dict, engine: Engine, b_engine: Engine,
+def render(result: dict, fmt: str, meta: dict, timelines: tuple[dict, str] = ({}, ""),
            use_color: bool = False) -> str:
     if fmt == "json":
         return to_json(result)
     if fmt == "markdown":
         return to_markdown(result)
     if fmt == "html":
-        return to_html(result, meta, engine, b_engine)
+        return to_html(result, meta, timelines)
     return to_text(result, use_color)
 
 
@@ -194,12 +183,12 @@ def render_history(runs: pd.DataFrame, fmt: str, db: str) -> str:
     if fmt == "markdown":
         return f"# dockdrift drift history ({db})\n\n" + md_table(HISTORY_HEADERS, rows) + "\n"
     if fmt == "html":
-        from dockdrift.analysis.drift_plots import history_bars
+        from dockdrift.analysis.drift.plots import history_bars
+        from dockdrift.render.html import figure_to_data_uri, page
 
-        body = html_table(HISTORY_HEADERS, rows)
-        if len(runs):
-            body = img(history_bars(runs), "findings per saved run, by kind") + body
-        return html_page("dockdrift drift history", [("Saved runs", body)], subtitle=db)
+        image = figure_to_data_uri(history_bars(runs)) if len(runs) else None
+        return page("history.html", "dockdrift drift history", db, headers=HISTORY_HEADERS,
+                    rows=rows, image=image)
     if not rows:
         return f"no saved drift runs in {db} (dockdrift drift --save stores one)\n"
     return text_table(HISTORY_HEADERS, rows) + "\n"

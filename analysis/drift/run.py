@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dockdrift.analysis.background import background
-from dockdrift.analysis.drift import DriftParams
-from dockdrift.analysis.drift_store import Window, window_aggregates, window_filter, window_info
+from dockdrift.analysis.drift.stats import DriftParams
+from dockdrift.analysis.drift.store import Window, window_aggregates, window_filter, window_info
 from dockdrift.analysis.load import Filter
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
 
     Raises AgainstError for an unknown documented table.
     """
-    from dockdrift.analysis.drift import documented_sets, find_drift, route_counts
+    from dockdrift.analysis.drift.stats import documented_sets, find_drift, route_counts
     from dockdrift.analysis.load import reads_rollups
     from dockdrift.analysis.outcomes.drift import window_candidates
     from dockdrift.analysis.report import documented_frame
@@ -95,7 +95,7 @@ def compare_windows(engine: Engine, b_engine: Engine, q: DriftQuery,
 
 def _gap_findings(engine: Engine, flt: Filter, max_gap: timedelta | None,
                   now: datetime) -> list[dict]:
-    from dockdrift.analysis.gaps import gap_finding, recording_gaps
+    from dockdrift.analysis.drift.gaps import gap_finding, recording_gaps
 
     if max_gap is None:
         return []
@@ -115,3 +115,9 @@ def _sufficiency(result: dict, engines: tuple, windows: tuple[Window, Window], b
     unique = {s.reason: s.to_dict() for s in short if s is not None}  # store: said once
     return {"insufficient": list(unique.values()),
             "untested_routes": untested_routes(*routes, params.min_total)}
+
+
+def flagged_routes(findings: list[dict]) -> list[tuple[str, str, str]]:
+    """(target, method, route) of every finding but recording gaps, in order, once each."""
+    return list(dict.fromkeys((f["target"], f["method"], f["route"])
+                              for f in findings if f["kind"] != "recording_gap"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockdrift.analysis import render
+from dockdrift.render import base as render
 from dockdrift.analysis.shapes.core import FINDING_KINDS, ShapeReport
 from dockdrift.db.version import version_info
 from dockdrift.analysis.shapes.labels import FINDING_TITLES, LIMIT, groups, headline, types_cell
-from dockdrift.analysis.shapes.page import to_html
+from dockdrift.render.shapes_page import to_html
 
 def _group_lines(report: ShapeReport, table: Callable[..., str]) -> list[str]:
     lines = []

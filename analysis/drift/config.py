@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dockdrift.analysis.drift import CORRECTIONS, DriftParams, Suppression
+from dockdrift.analysis.drift.stats import CORRECTIONS, DriftParams, Suppression
 from dockdrift.analysis.errors import AnalysisError
 
 CONFIG_FILE = "dockdrift.toml"

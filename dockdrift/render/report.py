@@ -7,10 +7,9 @@ failures, Swarm vs Engine.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 
-from dockdrift.analysis import render
+from dockdrift.render import base as render
 from dockdrift.analysis.compare import Report
 from dockdrift.analysis.outcomes import report as outcomes
 from dockdrift.analysis.shapes.report import sections as shape_sections
@@ -183,14 +182,13 @@ FORMATS: dict[str, Callable[..., str]] = {
 }
 
 
-def _route_badges(r: object) -> tuple[str, str]:
-    obs = "".join(render.badge(f"{c} ×{n}", "undocumented" if c in r.undocumented  # type: ignore
-                               else "documented") for c, n in r.observed.items())  # type: ignore
-    unobs = "".join(render.badge(str(c), "unobserved") for c in r.unobserved)  # type: ignore
-    return obs, unobs or "-"
+def _route_badges(r: object) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    obs = [(f"{c} ×{n}", "undocumented" if c in r.undocumented else "documented")  # type: ignore
+           for c, n in r.observed.items()]  # type: ignore[attr-defined]
+    return obs, [(str(c), "unobserved") for c in r.unobserved]  # type: ignore[attr-defined]
 
 
-def _cards(report: Report) -> str:
+def _cards(report: Report) -> list[tuple[str, object, str]]:
     s = report.summary
     cards = [("answered exchanges", s.get("answered", 0), ""),
              ("routes seen", s.get("routes_seen", 0), ""),
@@ -201,72 +199,52 @@ def _cards(report: Report) -> str:
         cards.append((f"{t}: documented codes observed", _pct(ts["code_coverage"]), ""))
     cards += [("unknown routes", len(s.get("unknown_routes", [])), ""),
               ("proxy-side failures", s.get("proxy_failed", 0), "")]
-    return '<div class="cards">' + "".join(
-        f'<div class="card {cls}"><b>{v}</b>{html.escape(k)}</div>'
-        for k, v, cls in cards) + "</div>"
+    return cards
 
 
-_LEGEND = ('<div class="legend small">' + render.badge("200 ×5", "documented")
-           + " observed and documented &nbsp; " + render.badge("200 ×5", "undocumented")
-           + " observed but <b>not documented</b> (drift or a documentation gap) &nbsp; "
-           + render.badge("500", "unobserved") + " documented but never observed (untested) "
-           + "&nbsp; In the heat map a green frame marks a documented cell, red fill an "
-           "undocumented answer, grey hatching a documented code never seen. A route the table "
-           "lists as n/a is consistent with a 404 only. Proxy-side failures are never counted "
-           "as server codes.</div>")
+def _routes(report: Report) -> list[dict]:
+    return [{"target": r.target, "method": r.method, "route": r.route, "in_table": r.in_table,
+             "handler": _s(r.handler), "observed": _route_badges(r)[0],
+             "unobserved": _route_badges(r)[1], "coverage": _pct(r.coverage)}
+            for r in report.routes.itertuples()]
 
 
-def _routes_table(report: Report) -> str:
-    esc = html.escape
-    return render.html_table(
-        ["target", "method", "route", "handler", "observed", "never observed", "coverage"],
-        [[esc(r.target), esc(r.method), f"<code>{esc(r.route)}</code>"
-          + ("" if r.in_table else " " + render.badge("not in table", "muted")),
-          esc(_s(r.handler)), *_route_badges(r), _pct(r.coverage)]
-         for r in report.routes.itertuples()], raw=True)
-
-
-def _finding_html(report: Report, title: str, headers: list[str], body: list) -> str:
+def _finding(report: Report, title: str, headers: list[str], body: list) -> dict:
+    """One findings section for the template: its table, or a line when it is empty, and
+    the coverage and Swarm sections' charts."""
     from dockdrift.analysis import plots
+    from dockdrift.render.html import figure_to_data_uri as uri
 
+    f = {"title": title, "headers": headers, "rows": body, "always": False, "empty": "none",
+         "never_exercised": [], "image": None, "alt": ""}
     if title.startswith("Coverage"):
-        return (render.html_table(headers, body) + _never_exercised(report.summary)
-                + render.img(plots.coverage_bars(report.summary), "coverage"))
-    if title.startswith("Swarm"):
-        if not body:
-            return "<p class=small>No route was seen on both Engine and Swarm.</p>"
-        return render.html_table(headers, body) + render.img(
-            plots.swarm_vs_engine(report.swarm_vs_engine), "swarm vs engine")
-    return render.html_table(headers, body) if body else "<p class=small>none</p>"
+        f |= {"always": True, "image": uri(plots.coverage_bars(report.summary)),
+              "alt": "coverage", "never_exercised": [
+                  (t, ts["never_exercised"]) for t, ts in report.summary.get("targets", {}).items()
+                  if ts["never_exercised"]]}
+    elif title.startswith("Swarm"):
+        f["empty"] = "No route was seen on both Engine and Swarm."
+        if body:
+            f |= {"image": uri(plots.swarm_vs_engine(report.swarm_vs_engine)),
+                  "alt": "swarm vs engine"}
+    return f
 
 
 def to_html(report: Report) -> str:
     """One self-contained page: verdict, cards, drift first, heat map, tables, charts."""
     from dockdrift.analysis import plots
+    from dockdrift.render.html import figure_to_data_uri as uri
+    from dockdrift.render.html import page
 
-    kind = "undocumented" if report.has_undocumented else "documented"
-    banner = f'<div class="verdict {kind}">{html.escape(_verdict(report))}</div>'
     findings = _findings(report)
     first = next(iter(findings))  # the undocumented codes: the drift, shown first
-    sections = [("", banner + _cards(report)),
-                (first, _finding_html(report, first, *findings.pop(first))),
-                ("Status codes per route (heat map)", _LEGEND + render.img(
-                    plots.heatmap(report.routes), "route by status heat map")),
-                ("Routes: observed vs documented", _routes_table(report))]
-    sections += [(t, _finding_html(report, t, h, b)) for t, (h, b) in findings.items()]
-    sections.append(("Exchanges per route",
-                     render.img(plots.route_bars(report.routes), "exchanges per route")))
-    return render.html_page("dockdrift report", sections, subtitle=_headline(report))
-
-
-def _never_exercised(summary: dict) -> str:
-    parts = []
-    for t, ts in summary.get("targets", {}).items():
-        if ts["never_exercised"]:
-            items = "".join(render.badge(x, "unobserved") for x in ts["never_exercised"])
-            parts.append(f"<p class=small><b>{html.escape(t)}</b>: documented routes "
-                         f"never exercised ({len(ts['never_exercised'])}):<br>{items}</p>")
-    return "".join(parts)
+    return page("report.html", "dockdrift report", _headline(report),
+                verdict=_verdict(report), cards=_cards(report),
+                verdict_kind="undocumented" if report.has_undocumented else "documented",
+                first=_finding(report, first, *findings.pop(first)),
+                heatmap=uri(plots.heatmap(report.routes)), routes=_routes(report),
+                findings=[_finding(report, t, h, b) for t, (h, b) in findings.items()],
+                route_bars=uri(plots.route_bars(report.routes)))
 
 
 FORMATS["html"] = to_html

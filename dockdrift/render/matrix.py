@@ -6,12 +6,11 @@ implementation, disagreements first, then agreements, then rows only one impleme
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 
-from dockdrift.analysis import render
+from dockdrift.analysis.matrix.core import Matrix, row_name
 from dockdrift.analysis.shapes.matrix import fields_text
-from dockdrift.analysis.matrix.core import Matrix
+from dockdrift.render import base as render
 from dockdrift.db.version import version_info
 
 TITLES = {"differ": "Implementations differ", "agree": "Implementations agree",
@@ -24,13 +23,6 @@ def _codes(codes: list) -> str:
 
 def _counts(d: dict) -> str:
     return " ".join(f"{k}×{v}" for k, v in d.items())
-
-
-def row_name(r: object) -> str:
-    """`METHOD route`, with the probe case in front: `inspect-missing: GET /containers/…`."""
-    route = r.route or "(unknown route)"  # type: ignore[attr-defined]
-    case = r.case  # type: ignore[attr-defined]
-    return (f"{case}: " if case else "") + f"{r.method} {route}"  # type: ignore[attr-defined]
 
 
 def cell_text(r: object, label: str) -> str:
@@ -158,9 +150,3 @@ def to_json(m: Matrix) -> str:
 
 FORMATS: dict[str, Callable[..., str]] = {
     "text": to_text, "markdown": to_markdown, "csv": to_csv, "json": to_json}
-
-
-def footer() -> str:
-    v = version_info()
-    return (f'<p class="small">dockdrift {html.escape(str(v["version"]))} '
-            f'(store schema {v["schema"]})</p>')

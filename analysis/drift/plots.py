@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from dockdrift.analysis.drift_store import Window, choose_bucket, timeline  # noqa: E402
+from dockdrift.analysis.drift.store import Window, choose_bucket, timeline  # noqa: E402
 from dockdrift.analysis.load import Filter, time_bounds  # noqa: E402
 
 if TYPE_CHECKING:

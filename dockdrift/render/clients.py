@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 
 from dockdrift.analysis.clients import Client, Clients
-from dockdrift.analysis.render import html_page, html_table, md_table, text_table
+from dockdrift.render.base import md_table, text_table
+from dockdrift.render.html import page
 from dockdrift.analysis.upgrade import Upgrade
 
 CLIENT_HEADERS = ["client", "process", "exchanges", "routes", "API versions", "status codes",
@@ -49,9 +49,9 @@ def clients_markdown(report: Clients) -> str:
 
 
 def clients_html(report: Clients) -> str:
-    return html_page("dockdrift clients", [("Clients", html_table(CLIENT_HEADERS,
-                                                                  client_rows(report)))],
-                     "who called the Docker API: client (User-Agent), process (kernel)")
+    return page("table.html", "dockdrift clients",
+                "who called the Docker API: client (User-Agent), process (kernel)",
+                heading="Clients", headers=CLIENT_HEADERS, rows=client_rows(report))
 
 
 def clients_json(report: Clients) -> str:
@@ -88,9 +88,9 @@ def upgrade_markdown(up: Upgrade) -> str:
 
 
 def upgrade_html(up: Upgrade) -> str:
-    body = (f"<p>Source: {html.escape(up.target.source)}</p>"
-            + html_table(UPGRADE_HEADERS, upgrade_rows(up)))
-    return html_page(f"dockdrift upgrade: {up.target.name}", [("Clients", body)], _heading(up))
+    return page("table.html", f"dockdrift upgrade: {up.target.name}", _heading(up),
+                heading="Clients", intro=f"Source: {up.target.source}", headers=UPGRADE_HEADERS,
+                rows=upgrade_rows(up))
 
 
 def upgrade_json(up: Upgrade) -> str:
