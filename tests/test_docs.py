@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -125,7 +126,7 @@ def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
          "mkdocs-material is not installed: pip install -e '.[docs]'")
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                         "--site-dir", str(tmp_path / "site")], cwd=ROOT, capture_output=True,
-                       text=True, timeout=240)
+                       text=True, timeout=240, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "cli" / "index.html").exists()
 
