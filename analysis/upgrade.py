@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockdrift.analysis.clients import Client, Clients
+from dockdrift.db.routes import route_shape
 from dockdrift.db.upgrade_targets import Target, api_key
 
 EXAMPLES = 5
-_VARIABLE = re.compile(r"\{(\w+)(:[^}]*)?\}")
 # Engine routes every version serves that its swagger leaves out (the CLI's HEAD /_ping is
 # documented from 1.40 on; BuildKit's session and gRPC hijacks are registered, not documented).
 ALWAYS_SERVED = frozenset({("POST", "/session"), ("POST", "/grpc")})
@@ -61,8 +61,9 @@ class Upgrade:
 
 
 def normalize(method: str, route: str) -> tuple[str, str]:
-    """Engine `{name:.*}` and Podman `{name}` alike: variables without their patterns."""
-    return method, _VARIABLE.sub(lambda m: "{" + m.group(1) + "}", route)
+    """A route whatever its variables are called or match: Engine 1.51's
+    `/networks/{networkid:.*}`, 1.52's `/networks/{id:.+}` and Podman's `{name}` are one route."""
+    return method, route_shape(route)
 
 
 def _documented(docs: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:

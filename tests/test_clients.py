@@ -311,3 +311,13 @@ def test_fields_the_target_documentation_removed_make_a_client_at_risk(tmp_path,
                                   "1.41 to spec 1.52"]
     code, out, _ = run(capsys, "upgrade", "--db", db, "--to", "engine 20.10", "--format", "json")
     assert json.loads(out)["clients"][0]["verdict"] == "ok"
+
+
+def test_a_route_is_the_same_whatever_its_variables_are_called() -> None:
+    """The docker CLI's `GET /networks/{networkid:.*}` (recorded against Engine 28.5's table)
+    is `GET /networks/{id:.+}` in API 1.52: not a removed route, so not `at-risk`."""
+    from dockdrift.analysis.upgrade import normalize
+
+    assert normalize("GET", "/networks/{networkid:.*}") == normalize("GET", "/networks/{id:.+}")
+    assert normalize("GET", "/volumes/{volumename:.*}") == normalize("GET", "/volumes/{name}")
+    assert normalize("GET", "/volumes/{name}") != normalize("GET", "/volumes/{name}/json")
