@@ -177,6 +177,11 @@ def test_cli_json_keys_exactly(store: Path, capsys: pytest.CaptureFixture[str]) 
     for row in out["rows"]:
         assert set(row) == {"method", "route", "status", "field", "observed", "documented",
                             "agree"}
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "schemas"
+                         / "shapes.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(out)
     row = next(r for r in out["rows"] if r["field"] == "[].Labels")
     assert row == {"method": "GET", "route": "/containers/json", "status": 200,
                    "field": "[].Labels", "observed": {E: ["object"], P: ["null"]},
