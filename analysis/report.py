@@ -99,6 +99,21 @@ def clients_records(engine: Engine, flt: Filter) -> list[dict]:
     return [{k: c.to_dict()[k] for k in keep} for c in load_clients(engine, flt, brief=True).clients]
 
 
+def with_podman_release(engine: Engine, flt: object, observed: pd.DataFrame,
+                        against: str) -> pd.DataFrame:
+    """Podman's rows get their release when the window holds one (`own` and `podman` pick
+    Podman's table by release: 4.3.1 -> podman-v4.3.1); with several the newest table is used."""
+    from dockdrift.analysis import load
+
+    if against not in ("own", "podman") or not (observed["target"] == "podman").any():
+        return observed
+    found = load.releases(engine, flt, "podman")  # type: ignore[arg-type]
+    if len(found) != 1:
+        return observed
+    release = observed["target"].map({"podman": found[0]}).astype(object)
+    return observed.assign(target_version=release.where(release.notna(), None))
+
+
 def denied_records(df: pd.DataFrame) -> list[dict]:
     """The report's `denied` section: refused (or, dry_run, would be) by an allowlist; their
     403s are dockdrift's and never count as server codes."""

@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -106,6 +107,9 @@ def test_json_outputs_match_their_schemas(tmp_path: Path) -> None:
     _validate("drift-history", _json(["drift", "history", "--db", drift_db, "--format", "json"]))
     matrix_db = str(write_store(tmp_path / "matrix.sqlite"))
     _validate("matrix", _json(["matrix", "--db", matrix_db, "--format", "json"]))
+    _validate("clients", _json(["clients", "--db", matrix_db, "--format", "json"], (0,)))
+    _validate("upgrade", _json(["upgrade", "--db", matrix_db, "--to", "engine 29.0",
+                                "--format", "json"]))
     for version in ("1.22", "1.55"):
         _validate("routes", _json(["routes", "--version", version, "--format", "json"], (0,)))
 
@@ -122,7 +126,7 @@ def test_mkdocs_builds_strictly(tmp_path: Path) -> None:
          "mkdocs-material is not installed: pip install -e '.[docs]'")
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                         "--site-dir", str(tmp_path / "site")], cwd=ROOT, capture_output=True,
-                       text=True, timeout=240)
+                       text=True, timeout=240, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "cli" / "index.html").exists()
 

@@ -91,11 +91,13 @@ def test_readme_quickstart_output_is_real(docker_host: str, tmp_path: Path) -> N
         want = normalise(shown, "tcp://127.0.0.1:2375", port)
         got = normalise(real, docker_host, port)
         assert got == want, f"README quickstart `{command}` printed:\n" + "\n".join(real)
-    # The same real capture's JSON report matches its documented schema.
+    # The same real capture's JSON outputs match their documented schemas.
     from test_docs import _json, _validate
 
-    _validate("report", _json(["report", "--db", str(tmp_path / "capture.sqlite"),
-                               "--format", "json"]))
+    db = str(tmp_path / "capture.sqlite")
+    for name, extra in [("report", []), ("shapes", []), ("clients", []),
+                        ("upgrade", ["--min-api", "1.44"])]:
+        _validate(name, _json([name, "--db", db, *extra, "--format", "json"]))
 
 
 def test_readme_is_short_and_links_resolve() -> None:
