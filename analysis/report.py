@@ -75,21 +75,6 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     return shapes.attach(report, engine, flt, against)
 
 
-def with_podman_release(engine: Engine, flt: Filter, observed: pd.DataFrame,
-                        against: str) -> pd.DataFrame:
-    """Podman's rows get their release when the window holds one (`own` and `podman` pick
-    Podman's table by release: 4.3.1 -> podman-v4.3.1); with several the newest table is used."""
-    from dockdrift.analysis import load
-
-    if against not in ("own", "podman") or not (observed["target"] == "podman").any():
-        return observed
-    found = load.releases(engine, flt, "podman")
-    if len(found) != 1:
-        return observed
-    release = observed["target"].map({"podman": found[0]}).astype(object)
-    return observed.assign(target_version=release.where(release.notna(), None))
-
-
 def clients_records(engine: Engine, flt: Filter) -> list[dict]:
     """The report's `clients` section: who called (analysis.clients, brief: no routes)."""
     from dockdrift.analysis.clients import load_clients
