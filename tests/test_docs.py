@@ -107,6 +107,9 @@ def test_json_outputs_match_their_schemas(tmp_path: Path) -> None:
     _validate("drift-history", _json(["drift", "history", "--db", drift_db, "--format", "json"]))
     matrix_db = str(write_store(tmp_path / "matrix.sqlite"))
     _validate("matrix", _json(["matrix", "--db", matrix_db, "--format", "json"]))
+    _validate("clients", _json(["clients", "--db", matrix_db, "--format", "json"], (0,)))
+    _validate("upgrade", _json(["upgrade", "--db", matrix_db, "--to", "engine 29.0",
+                                "--format", "json"]))
     for version in ("1.22", "1.55"):
         _validate("routes", _json(["routes", "--version", version, "--format", "json"], (0,)))
 

@@ -90,6 +90,15 @@ def test_generated_shape_files_match_checked_in(tmp_path: Path) -> None:
         assert path.read_text() == (spec_shapes.DATA_DIR / path.name).read_text(), path.name
 
 
+@pytest.mark.skipif(not (SHARED / "specs").is_dir(), reason="../shared not present")
+def test_add_shapes_is_one_command_one_file(tmp_path: Path) -> None:
+    assert main(["tables", "add-shapes", str(SHARED / "specs" / "engine-api-v1.52.yaml"),
+                 "--out", str(tmp_path)]) == 0
+    (written,) = tmp_path.iterdir()
+    assert written.name == "shapes-spec-v1.52.json"
+    assert written.read_text() == (spec_shapes.DATA_DIR / written.name).read_text()
+
+
 def test_real_spec_facts() -> None:
     """A few facts of the real specs, as the data files keep them."""
     v141 = spec_shapes.read_spec_shapes("1.41")
