@@ -166,3 +166,20 @@ def test_documented_command_lines_parse(capsys: pytest.CaptureFixture[str]) -> N
                 raise AssertionError(f"{page.relative_to(ROOT)}: `{line}` is refused") from exc
             seen += 1
     assert seen > 30, seen
+
+
+def test_documented_python_imports_resolve() -> None:
+    """The `from dockdrift… import …` lines of the docs' Python examples name real things."""
+    import importlib
+
+    seen = 0
+    for page in [ROOT / "README.md", *DOCS.rglob("*.md")]:
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S):
+            for module, names in re.findall(r"^from (dockdrift[\w.]*) import ([\w, ]+)", block,
+                                            re.M):
+                mod = importlib.import_module(module)
+                for name in (n.strip() for n in names.split(",")):
+                    assert hasattr(mod, name) or importlib.util.find_spec(
+                        f"{module}.{name}"), f"{page.relative_to(ROOT)}: {module}.{name}"
+                    seen += 1
+    assert seen >= 5, seen
