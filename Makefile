@@ -84,4 +84,4 @@ docs-gen: | $(PY)
 	$(PY) scripts/docs_gen.py
 
 docs: docs-gen
-	$(PY) -m mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir site

@@ -133,6 +133,18 @@ def _without_denied(engine: Engine, df: pd.DataFrame, cols: list, where: ColumnE
     return out[out["count"] > 0].reset_index(drop=True)
 
 
+def releases(engine: Engine, flt: Filter, target: str) -> list[str]:
+    """The releases (target_version) of one target kind in the window, at most two: the
+    report's aggregate has no target_version (its covering index has none), and Podman's
+    tables are per release. Reads only that kind's rows."""
+    model = Rollup if reads_rollups(engine, flt) else Exchange
+    stmt = (select(model.target_version).distinct()
+            .where(and_(model.target == target, model.target_version.is_not(None),
+                        *flt.where(model))).limit(2))
+    with engine.connect() as conn:
+        return [str(v) for v in conn.scalars(stmt)]
+
+
 def proxy_failures(engine: Engine, flt: Filter = Filter()) -> pd.DataFrame:
     """Exchanges that failed on the proxy's side (no server status), per route and error."""
     old, new = history_parts(engine, flt)

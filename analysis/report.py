@@ -49,6 +49,7 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     documented = documented_frame(engine)
     step("counting status codes")
     observed = observed() if observed else load.observed_counts(engine, flt)
+    observed = with_podman_release(engine, flt, observed, against)
     step("finding unknown routes and proxy failures")
     unknown, failures = load.unknown_routes(engine, flt), load.proxy_failures(engine, flt)
     # Every exchange is answered or failed on the proxy: the count is free, and first/last
@@ -82,6 +83,21 @@ def clients_records(engine: Engine, flt: Filter) -> list[dict]:
     keep = ("client", "version", "process", "api_versions", "exchanges", "status_codes",
             "first_seen", "last_seen")
     return [{k: c.to_dict()[k] for k in keep} for c in load_clients(engine, flt, brief=True).clients]
+
+
+def with_podman_release(engine: Engine, flt: object, observed: pd.DataFrame,
+                        against: str) -> pd.DataFrame:
+    """Podman's rows get their release when the window holds one (`own` and `podman` pick
+    Podman's table by release: 4.3.1 -> podman-v4.3.1); with several the newest table is used."""
+    from dockdrift.analysis import load
+
+    if against not in ("own", "podman") or not (observed["target"] == "podman").any():
+        return observed
+    found = load.releases(engine, flt, "podman")  # type: ignore[arg-type]
+    if len(found) != 1:
+        return observed
+    release = observed["target"].map({"podman": found[0]}).astype(object)
+    return observed.assign(target_version=release.where(release.notna(), None))
 
 
 def denied_records(df: pd.DataFrame) -> list[dict]:

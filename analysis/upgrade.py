@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockdrift.analysis.clients import Client, Clients
+from dockdrift.db.routes import route_shape
 from dockdrift.db.upgrade_targets import Target, api_key
 
 EXAMPLES = 5
-_VARIABLE = re.compile(r"\{(\w+)(:[^}]*)?\}")
 # Engine routes every version serves that its swagger leaves out (the CLI's HEAD /_ping is
 # documented from 1.40 on; BuildKit's session and gRPC hijacks are registered, not documented).
 ALWAYS_SERVED = frozenset({("POST", "/session"), ("POST", "/grpc")})
@@ -61,8 +61,9 @@ class Upgrade:
 
 
 def normalize(method: str, route: str) -> tuple[str, str]:
-    """Engine `{name:.*}` and Podman `{name}` alike: variables without their patterns."""
-    return method, _VARIABLE.sub(lambda m: "{" + m.group(1) + "}", route)
+    """A route whatever its variables are called or match: Engine 1.51's
+    `/networks/{networkid:.*}`, 1.52's `/networks/{id:.+}` and Podman's `{name}` are one route."""
+    return method, route_shape(route)
 
 
 def _documented(docs: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:
@@ -70,31 +71,48 @@ def _documented(docs: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[s
     return norm, {r for m, r in norm if m == "*"}
 
 
-def negotiated(client: Client, api: str, ceiling: Callable[[str, str], str | None]) -> bool:
-    """Did the client use `api` only because the server it talked to offered no more? It
-    negotiates (a version-less ping or /version first) and `api` is that server's maximum:
-    on a newer target it asks for more, so its recorded version says nothing about it."""
+def negotiation(client: Client, api: str, target: Target,
+                ceiling: Callable[[str, str], str | None]) -> str | None:
+    """How a negotiating client (a version-less ping or /version first: the docker CLI,
+    compose, docker-py `auto`, the Go SDK) meets a target that refuses its recorded `api`:
+    "down" when `api` is above the target's maximum (it will ask for the target's, served);
+    "unknown" when `api` is below the floor but was the recorded server's maximum (it asks for
+    its own newest there, which the store cannot tell); None: refused for sure (a pinned
+    client, or a version below what the server offered: the client's own newest)."""
     if not client.negotiates:
-        return False
+        return None
     served = client.served.get(api, set())
-    return bool(served) and all(ceiling(k, v) == api for k, v in served)
+    ceilings = [ceiling(k, v) for k, v in served]
+    if not served or any(c is None or api_key(api) > api_key(c) for c in ceilings):
+        return None
+    if target.max_api and api_key(api) > api_key(target.max_api):
+        return "down"
+    return "unknown" if all(c == api for c in ceilings) else None
 
 
 def judge(client: Client, target: Target, docs: set[tuple[str, str]] | None,
-          ceiling: Callable[[str, str], str | None] = lambda _k, _v: None) -> Verdict:
+          ceiling: Callable[[str, str], str | None] = lambda _k, _v: None,
+          fields: list[str] | None = None) -> Verdict:
     """The verdict for one client; `docs` None: no route check (e.g. --min-api alone);
     `ceiling(kind, version)`: a recorded implementation's maximum API, when known."""
     v = Verdict(client, "ok")
     refused: dict[str, int] = {}
+    unsure: list[str] = []
     for (method, _route, api), (n, path) in sorted(client.uses.items()):
         why = target.refuses(api) if api else None
         if why is None:
             continue
-        if negotiated(client, api, ceiling):
-            why = (f"negotiated API {api}, the recorded server's maximum: on {target.name} it "
-                   f"asks for its own newest, refused if that is below {target.min_api}")
-            if why not in v.notes:
-                v.notes.append(why)
+        how = negotiation(client, api, target, ceiling)
+        if how == "down":
+            note = (f"API {api} is above {target.name}'s maximum, but the client negotiates: "
+                    f"it asks for {target.max_api} there")
+            if note not in v.notes:
+                v.notes.append(note)
+            continue
+        if how == "unknown":
+            unsure.append(f"negotiated API {api}, the recorded server's maximum: on "
+                          f"{target.name} it asks for its own newest, refused if that is "
+                          f"below {target.min_api}")
             continue
         refused[why] = refused.get(why, 0) + n
         if len(v.examples) < EXAMPLES:
@@ -103,11 +121,12 @@ def judge(client: Client, target: Target, docs: set[tuple[str, str]] | None,
         v.verdict = "breaks"
         v.refused_api_versions = sorted({api for (_, _, api) in client.uses
                                          if api and target.refuses(api)
-                                         and not negotiated(client, api, ceiling)}, key=api_key)
+                                         and not negotiation(client, api, target, ceiling)},
+                                        key=api_key)
         v.reasons = [f"{why} ({n} requests)" for why, n in sorted(refused.items())]
         return v
-    if v.notes:  # negotiated below the floor: its own newest version decides
-        v.verdict, v.reasons, v.notes = "at-risk", v.notes, []
+    if unsure:  # negotiated below the floor: its own newest version decides
+        v.verdict, v.reasons = "at-risk", sorted(set(unsure))
     versionless = sum(n for (_, _, api), (n, _) in client.uses.items() if not api)
     if versionless and target.max_api:
         v.notes.append(f"{versionless} version-less requests are served at API "
@@ -118,9 +137,10 @@ def judge(client: Client, target: Target, docs: set[tuple[str, str]] | None,
     missing = sorted({(m, r) for (m, r, _), _ in client.uses.items() if r
                       and (m, r) not in ALWAYS_SERVED and normalize(m, r) not in norm
                       and normalize(m, r)[1] not in any_method})
-    if missing:
+    if missing or fields:
         v.verdict = "at-risk"
         v.reasons = [f"{m} {r} is not in {target.name}'s documentation" for m, r in missing]
+        v.reasons += fields or []
         for (m, r, api), (_, path) in sorted(client.uses.items()):
             if (m, r) in missing and len(v.examples) < EXAMPLES:
                 v.examples.append({"method": m, "path": path, "api_version": api})
@@ -129,10 +149,12 @@ def judge(client: Client, target: Target, docs: set[tuple[str, str]] | None,
 
 def assess(clients: Clients, target: Target, documentation: str,
            docs: set[tuple[str, str]] | None,
-           ceiling: Callable[[str, str], str | None] = lambda _k, _v: None) -> Upgrade:
+           ceiling: Callable[[str, str], str | None] = lambda _k, _v: None,
+           fields: dict[tuple[str, str, str], list[str]] | None = None) -> Upgrade:
     """Every client's verdict, those that break first."""
     order = {"breaks": 0, "at-risk": 1, "ok": 2}
-    verdicts = [judge(c, target, docs, ceiling) for c in clients.clients]
+    verdicts = [judge(c, target, docs, ceiling, (fields or {}).get(c.key))
+                for c in clients.clients]
     verdicts.sort(key=lambda v: (order[v.verdict], -v.client.exchanges, v.client.key))
     return Upgrade(target, documentation if docs is not None else "", verdicts)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import cProfile
 import io
-import os
 import pstats
 import sys
 import tempfile
@@ -100,9 +99,15 @@ def measure(n: int = 5000, profile: bool = False) -> dict:
 
 
 def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of another process, from /proc (the writer process)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of another process (the writer), every thread, in nanoseconds' resolution
+    (/proc/PID/task/*/schedstat; clock ticks would round a short run to 0)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
 
 
 if __name__ == "__main__":

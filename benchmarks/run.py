@@ -151,9 +151,10 @@ def render_saturation(sat: dict) -> list[str]:
              f"printing {sat['mb_per_build']} MB; {sat['rounds']} rounds, medians"]
     for name, s in sat["setups"].items():
         cols = [f"{k} {s[k]:.1f}" for k in ("small_rps", "small_cpu_us_per_req", "stream_mbps",
-                                            "stream_cpu_ms_per_mb")
+                                            "stream_cpu_ms_per_mb", "writer_cpu_us_per_req",
+                                            "writer_cpu_ms_per_mb")
                 if s.get(k) is not None]
-        lines.append(f"  {name:7} " + ", ".join(cols) + f", stored {s.get('stored')}")
+        lines.append(f"  {name:8} " + ", ".join(cols) + f", stored {s.get('stored')}")
     lines += [f"  {k} {v:.3f}" for k, v in sat.items() if k.endswith(("_small_rps",
                                                                        "_stream_mbps"))]
     return [*lines, ""]

@@ -1,7 +1,10 @@
 """Throughput at saturation, alternated setups: small requests (wrk) and stream-heavy builds.
 
 Setups: `bare` (mitmdump streaming every body, benchmarks/stream_only.py), `addon` (the
-recorder), `noscan` (the recorder without in-stream parsing, benchmarks/addon_noscan.py).
+recorder), `noshapes` (the recorder with `dockdrift_shapes=false`), `noscan` (the recorder
+without in-stream parsing, benchmarks/addon_noscan.py; on request). The proxy's CPU is the
+mitmdump process's own; the recorder's writer process (rows, shapes, INSERTs) is reported
+apart as `writer_cpu_*`.
 Each round runs every setup once, in turn (ABC ABC ...), so a load that comes and goes on a
 shared machine hits all of them; ratios are medians of per-round ratios.
 
@@ -31,13 +34,15 @@ from benchmarks.recording import UPSTREAM, Setup, _command, _free_port, _wait_po
 from benchmarks.recording import stop as stop_setup
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUPS = ("bare", "addon", "noscan")
+SETUPS = ("bare", "addon", "noshapes")
 
 
 def start(name: str, workdir: Path) -> Setup:
     port, db = _free_port(), workdir / f"{name}.sqlite"
     log = workdir / f"{name}.log"
     cmd = _command("addon" if name != "bare" else "bare", port, db)
+    if name == "noshapes":
+        cmd += ["--set", "dockdrift_shapes=false"]
     if name == "noscan":
         cmd[cmd.index(str(ROOT / "addons" / "docker_recorder.py"))] = \
             str(ROOT / "benchmarks" / "addon_noscan.py")
@@ -46,6 +51,18 @@ def start(name: str, workdir: Path) -> Setup:
                                 stdin=subprocess.DEVNULL, cwd=ROOT)
     _wait_port(port, proc, log)
     return Setup(name, port, proc, db if name != "bare" else None)
+
+
+def _writer_cpu(pid: int) -> float:
+    """CPU seconds of the proxy's child processes still running (the recorder's writer)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for kid in (task / "children").read_text().split():
+            try:
+                total += cpu_seconds(int(kid))
+            except OSError:
+                pass
+    return total
 
 
 def wrk(port: int, duration: float, threads: int = 2, connections: int = 16,
@@ -102,23 +119,31 @@ def run(*, rounds: int = 5, duration: float = 10.0, streams: int = 2, mb: int = 
     started = [start(n, workdir) for n in setups]
     per: dict[str, dict[str, list[float]]] = {
         s.name: {"small_rps": [], "small_cpu_us_per_req": [], "stream_mbps": [],
-                 "stream_cpu_ms_per_mb": []} for s in started}
+                 "stream_cpu_ms_per_mb": [], "writer_cpu_us_per_req": [],
+                 "writer_cpu_ms_per_mb": []} for s in started}
     try:
         for k in range(rounds):
             for s in started:
                 assert s.proc is not None
+                m = per[s.name]
                 if "small" in loads:  # proxy CPU per request: steadier than req/s when shared
-                    cpu0 = cpu_seconds(s.proc.pid)
+                    cpu0, w0 = cpu_seconds(s.proc.pid), _writer_cpu(s.proc.pid)
                     rps, n = wrk(s.port, duration)
-                    per[s.name]["small_rps"].append(rps)
-                    per[s.name]["small_cpu_us_per_req"].append(
+                    m["small_rps"].append(rps)
+                    m["small_cpu_us_per_req"].append(
                         (cpu_seconds(s.proc.pid) - cpu0) * 1e6 / max(n, 1))
+                    if s.name != "bare":
+                        m["writer_cpu_us_per_req"].append(
+                            (_writer_cpu(s.proc.pid) - w0) * 1e6 / max(n, 1))
                 if "stream" in loads:
-                    cpu0 = cpu_seconds(s.proc.pid)
+                    cpu0, w0 = cpu_seconds(s.proc.pid), _writer_cpu(s.proc.pid)
                     mbps, total = stream_round(s.port, streams, mb)
-                    per[s.name]["stream_mbps"].append(mbps)
-                    per[s.name]["stream_cpu_ms_per_mb"].append(
+                    m["stream_mbps"].append(mbps)
+                    m["stream_cpu_ms_per_mb"].append(
                         (cpu_seconds(s.proc.pid) - cpu0) * 1000 / max(total, 1e-9))
+                    if s.name != "bare":
+                        m["writer_cpu_ms_per_mb"].append(
+                            (_writer_cpu(s.proc.pid) - w0) * 1000 / max(total, 1e-9))
                 progress(f"round {k + 1}/{rounds} {s.name}: " + ", ".join(
                     f"{key} {v[-1]:.1f}" for key, v in per[s.name].items() if v))
     finally:

@@ -1,5 +1,8 @@
 """Pure functions that turn what the proxy saw into one `exchanges` row. No mitmproxy here.
 
+The recorder builds its rows with db.extract's pipeline (in its writer process), from these
+functions; `build_row` is the same in one call, for other callers and tests.
+
 What is stored, and what never is: no request or response bodies; never the values of
 X-Registry-Auth, X-Registry-Config, Authorization, the body of POST /auth, Env values, or
 secret/config payloads. Only the first 200 characters of a 4xx/5xx error message are kept,

@@ -77,6 +77,7 @@ class ProcessWriter:
         self._overflowing = False
         self._closed = False
         self._bye = False
+        self._abandoned = False
         self._proc = self._spawn()  # raises SinkError: recording impossible, say so at start
         self._reader = self._start_reader()
         self._sender = threading.Thread(target=self._send_loop, name="dockdrift-sender",
@@ -133,21 +134,26 @@ class ProcessWriter:
             return self._acks.wait_for(lambda: self._acked >= target, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, stop the writer process; safe to call twice."""
+        """Commit what is queued, stop the writer process; safe to call twice. A store that
+        stays unwritable is waited for `timeout` seconds, then the loss is logged, counted."""
         if self._closed:
             return
         self._closed = True
+        deadline = time.monotonic() + timeout
         self._queue.put(_STOP)
-        self._sender.join(timeout + 60)
-        self._reader.join(timeout)
+        for t in (self._sender, self._reader):
+            t.join(max(0.0, deadline - time.monotonic()))
         try:
-            self._proc.wait(timeout)
+            self._proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self._on_error(f"dockdrift: writer did not finish within {timeout:.0f}s; "
                            f"{len(self._unacked)} exchanges may not be recorded "
                            f"(last error: {self.last_error})")
+            self._abandoned = True  # the sender must not start another one now
             self._proc.kill()
-        if self._unacked and self._proc.returncode is not None:
+            self._proc.wait()
+            self._reader.join(5)
+        if self._unacked:
             self.dropped += len(self._unacked)
             self._on_error(f"dockdrift: the writer process ended with {len(self._unacked)} "
                            "exchanges not committed")
@@ -199,6 +205,8 @@ class ProcessWriter:
 
     def _restart(self) -> None:
         """Start a new writer process and give it every record not yet acknowledged."""
+        if self._abandoned:
+            raise OSError("the writer was given up at close")
         old = self._proc
         old.wait()
         while True:
@@ -206,6 +214,8 @@ class ProcessWriter:
                 self._proc = self._spawn()
                 break
             except SinkError as exc:
+                if self._abandoned:
+                    raise OSError("the writer was given up at close") from None
                 self._on_error(f"dockdrift: cannot restart the writer ({exc}); retrying")
                 time.sleep(1.0)
         self.restarts += 1

@@ -2,6 +2,7 @@
 
   dockdrift tables generate --shared ../shared   # also the documented body shapes
   dockdrift tables add-spec engine-api-v1.52.yaml [--routes engine-routes-v1.52.csv]
+  dockdrift tables add-shapes engine-api-v1.52.yaml          # its documented body shapes
   dockdrift tables add-podman podman-routes-v4.3.1.csv
 """
 
@@ -23,6 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
     a.add_argument("--routes", type=Path, help="the Engine's routes CSV for that version")
     a.add_argument("--out", type=Path, default=tables.DATA_DIR)
+    sh = sub.add_parser("add-shapes", help="add one Engine OpenAPI version's documented body "
+                        "shapes as a data file (shapes-spec-vX.YY.json)")
+    sh.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
+    sh.add_argument("--templates", type=Path, metavar="DIR",
+                    help="folder of engine-routes-v*.csv naming the mux templates (default: "
+                         "the spec's folder)")
+    sh.add_argument("--out", type=Path, default=tables.DATA_DIR)
     pod = sub.add_parser("add-podman", help="add one Podman release's routes CSV as a data file")
     pod.add_argument("routes", type=Path, help="podman-routes-vX.Y.Z.csv")
     pod.add_argument("--out", type=Path, default=tables.DATA_DIR)
@@ -35,15 +43,16 @@ def run(args: argparse.Namespace) -> int:
 
             written = tables.generate_all(args.shared, args.out)
             written += generate_shapes(args.shared, args.out)
+        elif args.tables_cmd == "add-shapes":
+            from dockdrift.db.spec_shapes import write_spec_shapes
+
+            written = [write_spec_shapes(args.spec, args.out, args.templates)]
         elif args.tables_cmd == "add-podman":
             from dockdrift.db.podman_tables import add_podman
 
             written = [add_podman(args.routes, args.out)]
         else:
-            from dockdrift.db.spec_shapes import write_spec_shapes
-
-            written = [tables.add_spec(args.spec, args.routes, args.out),
-                       write_spec_shapes(args.spec, args.out)]
+            written = [tables.add_spec(args.spec, args.routes, args.out)]
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: no such file; check the path") from None
     except (OSError, ValueError, KeyError) as exc:

@@ -285,3 +285,39 @@ def test_the_report_section_reads_an_index_not_the_table(store):
     engine.dispose()
     assert "COVERING INDEX ix_exchanges_clients" in plans[0], plans
     assert "ix_exchanges_clients (client_name=?)" in plans[1], plans  # the unnamed rows only
+
+
+def test_fields_the_target_documentation_removed_make_a_client_at_risk(tmp_path, capsys):
+    """A version-less GET /info (served at 20.10's API 1.41) received `.ClusterStore`, which
+    the 1.52 documentation no longer has: at-risk on engine 29.0, with the field named."""
+    from dockdrift.db.models import Shape
+
+    db = str(tmp_path / "fields.sqlite")
+    engine = make_engine(db)
+    row = build_row(method="GET", raw_target=b"/info", started=1764590400.0, ended=None,
+                    status_code=200, user_agent="monitor/1.0", target="engine",
+                    target_version="20.10.24+dfsg1")
+    row.update(client_fields("monitor/1.0"), response_shape="h1")
+    with engine.begin() as conn:
+        conn.execute(insert(Exchange), [row])
+        conn.execute(insert(Shape), [{"shape_hash": "h1", "shape": json.dumps(
+            {".ID": ["string"], ".ClusterStore": ["string"]}), "truncated": False,
+            "stream": False, "first_seen": T0}])
+    engine.dispose()
+    code, out, _ = run(capsys, "upgrade", "--db", db, "--to", "engine 29.0", "--format", "json")
+    verdict = json.loads(out)["clients"][0]
+    assert code == 0 and verdict["verdict"] == "at-risk", verdict
+    assert verdict["reasons"] == ["GET /info: field .ClusterStore (received) removed from spec "
+                                  "1.41 to spec 1.52"]
+    code, out, _ = run(capsys, "upgrade", "--db", db, "--to", "engine 20.10", "--format", "json")
+    assert json.loads(out)["clients"][0]["verdict"] == "ok"
+
+
+def test_a_route_is_the_same_whatever_its_variables_are_called() -> None:
+    """The docker CLI's `GET /networks/{networkid:.*}` (recorded against Engine 28.5's table)
+    is `GET /networks/{id:.+}` in API 1.52: not a removed route, so not `at-risk`."""
+    from dockdrift.analysis.upgrade import normalize
+
+    assert normalize("GET", "/networks/{networkid:.*}") == normalize("GET", "/networks/{id:.+}")
+    assert normalize("GET", "/volumes/{volumename:.*}") == normalize("GET", "/volumes/{name}")
+    assert normalize("GET", "/volumes/{name}") != normalize("GET", "/volumes/{name}/json")

@@ -6,7 +6,7 @@ TYPE_CHECKING included), so nothing is imported and the check takes well under a
   storage   dockdrift.db                       imports nothing else of the project
   analysis  dockdrift.analysis                 over storage: pure functions, typed results
   proxy     addon, capture, hijack, bridge,    over storage, beside analysis (the proxy
-            upstream, probe                    process never loads pandas)
+            upstream, probe, peers, tap        process never loads pandas)
   shared    errors, version, endpoint          leaves for the proxy side, renderers, commands
   render    dockdrift.render, allowlist output over analysis: a typed result in, text out
   commands  dockdrift.commands, dockdrift.cli, every `*_cli` / `cli` module: on top
@@ -35,7 +35,9 @@ LAYERS = {
     "dockdrift.bridge": "proxy",
     "dockdrift.upstream": "proxy",
     "dockdrift.probe": "proxy",
-    "dockdrift": "shared",  # the package itself, errors, version
+    "dockdrift.peers": "proxy",
+    "dockdrift.tap": "proxy",
+    "dockdrift": "shared",  # the package itself only: each module below it is listed
     "dockdrift.errors": "shared",
     "dockdrift.version": "shared",
     "dockdrift.endpoint": "shared",
@@ -99,9 +101,11 @@ def imports(name: str, path: Path, known: set[str]) -> Iterator[tuple[str, int]]
 
 def layer(module: str) -> str:
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):  # the package `dockdrift` itself covers nothing below
         if ".".join(parts[:n]) in LAYERS:
             return LAYERS[".".join(parts[:n])]
+    if module in LAYERS:
+        return LAYERS[module]
     raise AssertionError(f"{module}: no layer; add it to tests/test_layers.py LAYERS")
 
 

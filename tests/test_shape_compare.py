@@ -90,6 +90,15 @@ def test_generated_shape_files_match_checked_in(tmp_path: Path) -> None:
         assert path.read_text() == (spec_shapes.DATA_DIR / path.name).read_text(), path.name
 
 
+@pytest.mark.skipif(not (SHARED / "specs").is_dir(), reason="../shared not present")
+def test_add_shapes_is_one_command_one_file(tmp_path: Path) -> None:
+    assert main(["tables", "add-shapes", str(SHARED / "specs" / "engine-api-v1.52.yaml"),
+                 "--out", str(tmp_path)]) == 0
+    (written,) = tmp_path.iterdir()
+    assert written.name == "shapes-spec-v1.52.json"
+    assert written.read_text() == (spec_shapes.DATA_DIR / written.name).read_text()
+
+
 def test_real_spec_facts() -> None:
     """A few facts of the real specs, as the data files keep them."""
     v141 = spec_shapes.read_spec_shapes("1.41")
@@ -168,6 +177,11 @@ def test_cli_json_keys_exactly(store: Path, capsys: pytest.CaptureFixture[str]) 
     for row in out["rows"]:
         assert set(row) == {"method", "route", "status", "field", "observed", "documented",
                             "agree"}
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "schemas"
+                         / "shapes.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(out)
     row = next(r for r in out["rows"] if r["field"] == "[].Labels")
     assert row == {"method": "GET", "route": "/containers/json", "status": 200,
                    "field": "[].Labels", "observed": {E: ["object"], P: ["null"]},

@@ -9,10 +9,10 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from dockdrift.db.exchange import Body
 from dockdrift.db.sink import ProcessWriter, SinkError
-
-import pytest
 
 
 def _fields(i: int) -> tuple:
@@ -103,3 +103,20 @@ def test_the_recorder_survives_its_writer_being_killed_under_load(docker_host: s
                  "FROM exchanges")
     assert rows == [(120, 120, rows[0][2])] and rows[0][2] >= 60
     assert "writer process exited" in rec.log.read_text()
+
+
+def test_the_proxy_process_never_imports_sqlalchemy() -> None:
+    """Rows, shapes and INSERTs are the writer process's: the addon loads none of it."""
+    import subprocess
+    import sys
+
+    addon = Path(__file__).resolve().parents[1] / "addons" / "docker_recorder.py"
+    code = ("import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('rec', {str(addon)!r})\n"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in "
+            "('sqlalchemy', 'pandas', 'matplotlib') or k in ('dockdrift.db.extract', "
+            "'dockdrift.db.engine', 'dockdrift.db.models')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd="/")
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -242,7 +242,8 @@ def compare_shapes(groups: list[ShapeGroup], texts: dict[str, dict[str, list[str
         for lbl, side in present.items():
             findings += _findings(lbl, key, route, side)
     summary = {"fields": len(rows), "disagree": sum(not r.agree for r in rows),
-               "exchanges": sum(g.count for g in groups),
+               "exchanges": sum(g.count for g in groups if implementation_label(
+                   g.target, g.target_version, g.min_api_version) in labels),
                "responses": len({(r.method, r.route, r.status, r.case) for r in rows}),
                "findings": {k: sum(f.kind == k for f in findings) for k in FINDING_KINDS}}
     return ShapeReport(labels, rows, findings, [], summary)

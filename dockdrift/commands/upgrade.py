@@ -47,6 +47,23 @@ def recorded_targets(db: str) -> tuple:
         engine.dispose()
 
 
+def field_changes(args: argparse.Namespace, target) -> dict:  # noqa: ANN001 - a Target
+    """Fields of version-less exchanges the target's documentation removed or retyped."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dockdrift.analysis.upgrade_fields import field_risks
+    from dockdrift.commands.options import make_filter
+    from dockdrift.db.engine import make_engine
+
+    engine = make_engine(args.db, create=False)
+    try:
+        return field_risks(engine, make_filter(args), target)
+    except SQLAlchemyError as exc:
+        raise read_error(args.db, exc) from None
+    finally:
+        engine.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     from dockdrift.render.clients import UPGRADE_FORMATS
     from dockdrift.analysis.upgrade import assess, check_api, floor_target
@@ -84,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from dockdrift.db.upgrade_targets import for_implementation
 
     result = assess(found, target, table, docs if table else None,
-                    lambda kind, version: for_implementation(kind, version, None).max_api)
+                    lambda kind, version: for_implementation(kind, version, None).max_api,
+                    field_changes(args, target))
     write_output(UPGRADE_FORMATS[args.format](result), args.output)
     return 1 if result.breaks else 0
