@@ -6,13 +6,13 @@ PYTHON ?= python3
 PYTEST_FLAGS ?= -q -p no:cacheprovider -ra
 ARGS ?=
 
-.PHONY: venv test demo dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins servers servers-down lint matrix
+.PHONY: venv test demo docs docs-gen dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins servers servers-down lint matrix
 
 # Creates the venv (if missing) and installs the project with its dev extra.
 venv:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[dev,postgres,docs]'
 
 $(PY):
 	$(MAKE) venv
@@ -58,12 +58,15 @@ servers-down:
 lint: | $(PY)
 	$(PY) -m ruff check .
 
-# Probe every implementation that answers (Engine 20.10, Engine 26.1, Podman) into one store
-# with `dockdrift probe`, then lay them side by side in matrix.html. Exit 0 when the page was
-# written (whether or not they differ); 2 or 3 when it could not be (see dockdrift matrix --help).
+# Probe every implementation that answers (Engine 20.10, 26.1, 28.5, 28.5 in Engine 29.0's floor
+# mode, Podman 4.3.1 and 5.8.6) into one store with `dockdrift probe` (each case at the daemon's
+# own API version and the version-sensitive ones at 1.24, 1.41 and 1.44), then lay them side by
+# side in matrix.html; the floor mode is its own column. Exit 0 when the page was written
+# (whether or not they differ); 2 or 3 when it could not be (see dockdrift matrix --help).
 MATRIX_DB ?= matrix.sqlite
 MATRIX_HTML ?= matrix.html
-MATRIX_UPSTREAMS ?= tcp://127.0.0.1:2375 tcp://127.0.0.1:2385 tcp://127.0.0.1:2395
+MATRIX_UPSTREAMS ?= tcp://127.0.0.1:2375 tcp://127.0.0.1:2385 tcp://127.0.0.1:2405 \
+	tcp://127.0.0.1:2415 tcp://127.0.0.1:2395 tcp://127.0.0.1:2425
 matrix: | $(PY)
 	@for up in $(MATRIX_UPSTREAMS); do \
 	  if $(PY) -c 'import socket, sys; h, p = sys.argv[1].rsplit(":", 1); \
@@ -74,3 +77,11 @@ matrix: | $(PY)
 	done; \
 	$(PY) -m dockdrift.cli matrix --db $(MATRIX_DB) --format html -o $(MATRIX_HTML); rc=$$?; \
 	if [ $$rc -gt 1 ]; then exit $$rc; fi
+
+# The documentation site: the generated parts first (command reference, exchanges table, probe
+# cases, mitmdump options, layout: scripts/docs_gen.py), then MkDocs strictly into site/.
+docs-gen: | $(PY)
+	$(PY) scripts/docs_gen.py
+
+docs: docs-gen
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir site

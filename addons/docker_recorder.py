@@ -31,12 +31,13 @@ except ImportError as exc:  # mitmdump's Python lacks dockdrift: say so instead 
                       "`dockdrift capture`)") from exc
 
 from dockdrift.db import allowlist
+from dockdrift.db.clients import identify
 from dockdrift.db.exchange import Body
 from dockdrift.db.implementations import TARGET_NAMES
 from dockdrift.db.sink import ProcessWriter, SinkError
 from dockdrift.db.streams import Counter, outcome_kind
 from dockdrift.db.target import TargetTracker, upstream_url_from_mode
-from dockdrift import hijack, tap
+from dockdrift import hijack, peers, tap
 
 log = logging.getLogger("dockdrift")
 TARGETS = ("auto", *TARGET_NAMES)
@@ -165,6 +166,7 @@ class DockerRecorder:
         self._log_filter: logging.Filter | None = None
         self.allowlist: allowlist.Allowlist | None = None
         self._sighup: asyncio.AbstractEventLoop | None = None  # the loop that has our SIGHUP
+        self.peers: dict[str, peers.Peer] = {}  # client connection id -> the process behind it
 
     def load(self, loader) -> None:
         hijack.allow_h2c_upgrades(ctx.master.addons)  # BuildKit's POST /session, before any flow
@@ -302,7 +304,21 @@ class DockerRecorder:
             except (RuntimeError, ValueError, NotImplementedError):
                 pass  # not the main thread: no reload on SIGHUP
 
+    async def client_connected(self, client) -> None:
+        """Who is behind this connection, asked of the kernel once (off the event loop)."""
+        self.peers[client.id] = await asyncio.to_thread(peers.lookup, client.peername,
+                                                        client.sockname)
+
+    def client_disconnected(self, client) -> None:
+        self.peers.pop(client.id, None)
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        conn = flow.client_conn
+        # a bridged unix client is registered before its first byte reaches us
+        peer = peers.BRIDGED.get(conn.peername[:2] if conn.peername else None) or (
+            self.peers.get(conn.id))
+        if peer is not None and peer.uid is not None:  # ids and names, for db.clients' extractor
+            flow.metadata.setdefault("dockdrift_facts", {}).update(peer.fields())
         if self.writer is None:
             # After `done` mitmproxy still serves open connections until its loop ends:
             # refuse rather than answer a request that can no longer be recorded.
@@ -323,8 +339,11 @@ class DockerRecorder:
             self._enforce(flow, self.allowlist)
 
     def _enforce(self, flow: http.HTTPFlow, policy: allowlist.Allowlist) -> None:
+        client = (identify(_header(flow.request.headers, b"user-agent"))[0]
+                  if policy.by_client else None)
         message = policy.decide(flow.request.method,
-                                flow.request.data.path.decode("utf-8", "backslashreplace"))
+                                flow.request.data.path.decode("utf-8", "backslashreplace"),
+                                client)
         if message is None:
             return
         if ctx.options.dockdrift_enforce_dry_run:

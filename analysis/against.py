@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from dockdrift.analysis.errors import InputError
 from dockdrift.db.implementations import api_version_of
 from dockdrift.db.routes import route_shape
 from dockdrift.db.tables import version_key
@@ -35,7 +36,7 @@ KINDS = ("seed", "spec", "own", "podman")
 DocInfo = tuple[str, bool, bool, tuple[int, ...]]  # table, in_table, absent, codes
 
 
-class AgainstError(ValueError):
+class AgainstError(InputError):
     """`--against` names a table that does not exist; the message lists the ones that do."""
 
 

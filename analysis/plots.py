@@ -17,7 +17,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from dockdrift.analysis.render import PALETTE  # noqa: E402
+# Colours used by every HTML page and chart, so the legend means the same everywhere.
+PALETTE = {"documented": "#2b8a3e", "undocumented": "#d6336c", "unobserved": "#adb5bd",
+           "observed": "#1c7ed6", "muted": "#868e96", "swarm": "#f59f00", "engine": "#1c7ed6"}
 
 
 def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:

@@ -49,6 +49,7 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     documented = documented_frame(engine)
     step("counting status codes")
     observed = observed() if observed else load.observed_counts(engine, flt)
+    observed = with_podman_release(engine, flt, observed, against)
     step("finding unknown routes and proxy failures")
     unknown, failures = load.unknown_routes(engine, flt), load.proxy_failures(engine, flt)
     # Every exchange is answered or failed on the proxy: the count is free, and first/last
@@ -60,11 +61,43 @@ def load_report(engine: Engine, flt: Filter | None = None, against: str = "seed"
     extra = {"since": _iso(flt.since), "until": _iso(flt.until), "first": _iso(first),
              "last": _iso(last), "exchanges": n, "filter": {
                  "target": flt.target, "method": flt.method, "route": flt.route,
-                 "recorders": list(flt.recorders)},
+                 "recorders": list(flt.recorders), "user_agent": flt.user_agent,
+                 "implementations": list(flt.implementations)},
              "denied": denied_records(denied)}
+    step("naming the clients")
+    extra["filter"]["clients"] = list(flt.clients)
+    extra["clients"] = clients_records(engine, flt)
     report = make_report(observed, documented, unknown, failures, against, extra)
     step("reading errors inside streams and exit statuses")
-    return outcomes.attach(report, *outcomes.load(engine, flt))
+    report = outcomes.attach(report, *outcomes.load(engine, flt))
+    step("comparing body shapes with the documentation")
+    from dockdrift.analysis.shapes import report as shapes
+
+    return shapes.attach(report, engine, flt, against)
+
+
+def clients_records(engine: Engine, flt: Filter) -> list[dict]:
+    """The report's `clients` section: who called (analysis.clients, brief: no routes)."""
+    from dockdrift.analysis.clients import load_clients
+
+    keep = ("client", "version", "process", "api_versions", "exchanges", "status_codes",
+            "first_seen", "last_seen")
+    return [{k: c.to_dict()[k] for k in keep} for c in load_clients(engine, flt, brief=True).clients]
+
+
+def with_podman_release(engine: Engine, flt: object, observed: pd.DataFrame,
+                        against: str) -> pd.DataFrame:
+    """Podman's rows get their release when the window holds one (`own` and `podman` pick
+    Podman's table by release: 4.3.1 -> podman-v4.3.1); with several the newest table is used."""
+    from dockdrift.analysis import load
+
+    if against not in ("own", "podman") or not (observed["target"] == "podman").any():
+        return observed
+    found = load.releases(engine, flt, "podman")  # type: ignore[arg-type]
+    if len(found) != 1:
+        return observed
+    release = observed["target"].map({"podman": found[0]}).astype(object)
+    return observed.assign(target_version=release.where(release.notna(), None))
 
 
 def denied_records(df: pd.DataFrame) -> list[dict]:

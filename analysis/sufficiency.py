@@ -38,8 +38,10 @@ class Shortfall:
 
 def describe_filter(flt: Filter) -> str:
     """`--target swarm --recorder ci-1`, or '' when nothing but time is filtered."""
-    flags = [f"--{k} {getattr(flt, k)}" for k in _FLAGS if getattr(flt, k)]
-    return " ".join(flags + [f"--recorder {r}" for r in flt.recorders])
+    from dockdrift.db.dimensions import DIMENSIONS  # each dimension's flag, as declared
+
+    return " ".join(f"{DIMENSIONS[name].flag} {v}" for name, values in flt.values().items()
+                    for v in values)
 
 
 def _iso(t: datetime | None) -> str:

@@ -17,13 +17,19 @@ rules live here:
   shadowed by an allowed one (`/debug/pprof/cmdline` before `/debug/pprof/{name}`).
 
 The JSON file (`dockdrift allowlist --format json`) is the input of `--enforce`.
+
+Rules per client family (`dockdrift allowlist --per-client`): a route entry may list the client
+families that used it (`"clients": ["docker-cli"]`); a request whose User-Agent names one of the
+listed families (db.clients) then passes only on that family's routes. A User-Agent is what a
+client says, so this only ever narrows: a client that lies about its family gets at most the
+routes of the whole list, never more.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -168,9 +174,12 @@ class Allowlist:
 
     allowed: frozenset[tuple[str, str]]
     name: str = "allowlist"
+    # client family -> its own (method, route) pairs; families not named: the whole list
+    by_client: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
-    def decide(self, method: str, raw_path: str) -> str | None:
-        """None when the request may pass, else the message of the 403 (one line)."""
+    def decide(self, method: str, raw_path: str, client: str | None = None) -> str | None:
+        """None when the request may pass, else the message of the 403 (one line).
+        `client`: the family its User-Agent names (db.clients), for the per-client rules."""
         path = raw_path.split("?", 1)[0]
         m = docker_router().match(method, path)
         if m.route is None:
@@ -178,7 +187,10 @@ class Allowlist:
         elif "%" in path:
             what = f"{method} {m.route} with a percent-encoded path"
         elif (method, m.route) in self.allowed:
-            return None
+            own = self.by_client.get(client) if client else None
+            if own is None or (method, m.route) in own:
+                return None
+            what = f"{method} {m.route} for client {client}"
         else:
             what = f"{method} {m.route}"
         return f"dockdrift: {what} is not allowed by {self.name}"[:MESSAGE_MAX]
@@ -199,6 +211,7 @@ def parse(data: object, name: str) -> Allowlist:
                              f"is not supported (this dockdrift reads {FORMAT_VERSION})")
     known = set(docker_router().templates())
     allowed = set()
+    by_client: dict[str, set[tuple[str, str]]] = {}
     for i, entry in enumerate(data["routes"]):
         if not isinstance(entry, dict) or not all(
                 isinstance(entry.get(k), str) for k in ("method", "route")):
@@ -212,7 +225,15 @@ def parse(data: object, name: str) -> Allowlist:
                                  f"{pair[1]} ({route_regex(pair[1])}); --enforce decides by "
                                  "route: remove or fix the regex")
         allowed.add(pair)
-    return Allowlist(frozenset(allowed), name)
+        clients = entry.get("clients")
+        if clients is not None:
+            if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
+                raise AllowlistError(f"{name}: routes[{i}] \"clients\" must be a list of "
+                                     "client family names")
+            for c in clients:
+                by_client.setdefault(c, set()).add(pair)
+    return Allowlist(frozenset(allowed), name,
+                     {c: frozenset(pairs) for c, pairs in by_client.items()})
 
 
 def load(path: str | Path) -> Allowlist:

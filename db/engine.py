@@ -21,11 +21,11 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from dockdrift.db.basics import DEFAULT_DB as DEFAULT_DB  # re-exported: the light names
+from dockdrift.db.basics import SCHEMA_VERSION
 from dockdrift.db.errors import StoreError
-from dockdrift.db.models import SCHEMA_VERSION, Base, Meta
+from dockdrift.db.models import Base, Meta
 from dockdrift.db.schema import schema_lock, stored_version
-
-DEFAULT_DB = "dockdrift.sqlite"
 STORE_ID_KEY = "store_id"  # names this store in the uid of its rows once copied elsewhere
 BUSY_TIMEOUT_MS = 5000
 # Indexes of earlier versions, replaced by the covering ones in db.models.
@@ -134,6 +134,45 @@ def make_engine(db: str | os.PathLike[str] | None = None, *, create: bool = True
         engine.dispose()
         raise
     return engine
+
+
+def open_existing(db: str | os.PathLike[str] | None, *, tables: bool = False) -> Engine:
+    """Open a store that must already exist: what report, drift, matrix, allowlist, rollup,
+    prune and import's sources read or tidy. A typo'd path, an empty file or an empty database
+    is a StoreError ("no store at ..."), never a new, empty store a cron job reads forever.
+
+    `tables`: also create this version's tables an older store lacks (rollup, prune write
+    rollups; drift --save its runs). An older schema is migrated as make_engine does.
+    """
+    url = to_url(db)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise StoreError(f"no store at {path}: it does not exist; check --db, or record one "
+                         "first (dockdrift capture / mitmdump -s addons/docker_recorder.py)")
+    engine = make_engine(db, create=False)
+    try:
+        with engine.connect() as conn:
+            has = "exchanges" in inspect(conn).get_table_names()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot read {_shown(engine)}: "
+                         f"{server_hint(str(getattr(exc, 'orig', None) or exc))}") from None
+    if not has:
+        engine.dispose()
+        raise StoreError(f"no store at {_shown(engine)}: it holds no dockdrift tables; check "
+                         "--db (a capture, or a store a recorder writes to)")
+    if tables:
+        try:
+            ensure_schema(engine, create=True)
+        except StoreError:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _shown(engine: Engine) -> str:
+    path = sqlite_path(str(engine.url))
+    return str(path) if path is not None else engine.url.render_as_string(hide_password=True)
 
 
 def ensure_schema(engine: Engine, *, create: bool = True, indexes: bool | None = None) -> None:

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from dockdrift.db.clients import ClientIdentity
 from dockdrift.db.exchange import REQUEST, RESPONSE, Body, Exchange
 from dockdrift.db.models import Exchange as ExchangeModel
 from dockdrift.db.record import (
@@ -216,7 +217,7 @@ class Shapes:
         return out
 
 
-EXTRACTORS: list[type] = [RouteTag, Target, ErrorText, Outcome, Shapes]
+EXTRACTORS: list[type] = [RouteTag, Target, ErrorText, Outcome, Shapes, ClientIdentity]
 
 
 def register(extractor: type) -> None:

@@ -56,16 +56,20 @@ RELEASES: tuple[Release, ...] = (
     Release("engine", "23.0", "1.42", "1.12", "Engine API version matrix"),
     Release("engine", "24.0", "1.43", "1.12", "Engine API version matrix"),
     Release("engine", "25.0", "1.44", "1.24", "moby PR 46887 (v25.0: floor 1.24, "
-            "DOCKER_MIN_API_VERSION)"),
+            "DOCKER_MIN_API_VERSION); docker/docs PR 19604 ('Moby v25 is on API 1.44')"),
     Release("engine", "26.0", "1.45", "1.24", "measured: Engine 26.1.5 /version"),
     Release("engine", "27.0", "1.46", "1.24", "Engine API version matrix"),
-    Release("engine", "28.0", "1.48", "1.24", "Engine API version matrix"),
-    Release("engine", "28.1", "1.49", "1.24", "Engine API version matrix"),
+    Release("engine", "28.0", "1.48", "1.24", "Engine API version matrix; docker/docs PR "
+            "22066: 28.0.0 'API version: 1.48 (minimum version 1.24)'"),
+    Release("engine", "28.1", "1.49", "1.24", "Engine API version matrix; docker/docs PR "
+            "22653: 28.1.1 'API version: 1.49 (minimum version 1.24)'"),
     Release("engine", "28.2", "1.50", "1.24", "Engine API version matrix"),
     Release("engine", "28.3", "1.51", "1.24", "measured: Engine 28.5.2 /version "
             "(engine-api-v1.51.yaml is moby v28.5.2's swagger)"),
-    Release("engine", "29.0", "1.52", "1.44", "moby PR 51186, release notes 29.0.0"),
-    Release("engine", "29.3", None, "1.40", "moby PR 52067 (29.3 lowered the floor to 1.40)"),
+    Release("engine", "29.0", "1.52", "1.44", "moby PR 51186, release notes 29.0.0; "
+            "docker/docs PR 23773: 29.0.4 'API version: 1.52 (minimum version 1.44)'"),
+    Release("engine", "29.3", "1.54", "1.40", "moby PR 52067 (29.3 lowered the floor to 1.40); "
+            "docker/buildx PR 3684: docker/cli v29.3.0 vendors moby/api v1.54.0"),
     Release("podman", "4.0", None, "1.24", "podman version/version.go (compat minimum 1.24)"),
     Release("podman", "4.3", "1.41", "1.24", "measured: Podman 4.3.1 /version; "
             "podman v4.3.1 version/version.go"),

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+from dockdrift.db.basics import SCHEMA_VERSION as SCHEMA_VERSION  # lives where no SQLAlchemy is
 # Partial indexes declared for SQLite only (sqlite_where); db.engine makes them on PostgreSQL
 # as plain DDL, other databases go without.
 SQLITE_ONLY_INDEXES = ("ix_exchanges_unknown", "ix_exchanges_failed", "ix_exchanges_denied",
@@ -95,6 +95,10 @@ class Exchange(Base):
         Index("ix_exchanges_groups", "target", "method", "route", "status_code", "handler",
               "api_version"),
         Index("ux_exchanges_uid", "uid", unique=True),
+        # Who called (the report's clients section, analysis.clients brief): one index scan
+        # instead of a sort of the whole table (17 s at 1M rows on a loaded machine).
+        Index("ix_exchanges_clients", "client_name", "client_version", "peer_process",
+              "api_version", "status_code", "started_at"),
         Index("ix_exchanges_time_groups", "started_at", "target", "method", "route",
               "status_code", "handler", "api_version"),
         # Partial indexes over the rare rows the report lists apart (unknown routes, proxy-side

@@ -18,10 +18,8 @@ from typing import Any, cast
 from sqlalchemy import (
     Connection,
     Engine,
-    String,
     Table,
     and_,
-    case,
     delete,
     func,
     insert,
@@ -29,13 +27,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import cast as sql_cast
 
+from dockdrift.db.dimensions import DIMENSIONS, outcome_expr
 from dockdrift.db.models import Exchange, Rollup, RollupDay
 
 DAY = timedelta(days=1)
-# min_api_version: the upstream's API floor, part of the implementation (db.implementations)
-GROUP_COLUMNS = ["recorder", "target", "target_version", "min_api_version", "method", "route",
+# The declared dimensions' rollup columns (db.dimensions: recorder, implementation = target,
+# target_version, min_api_version; method, route), then the answer's columns.
+GROUP_COLUMNS = [*DIMENSIONS["recorder"].rollup, *DIMENSIONS["implementation"].rollup,
+                 *DIMENSIONS["method"].rollup, *DIMENSIONS["route"].rollup,
                  "handler", "api_version", "status_code"]
 
 
@@ -59,16 +59,6 @@ def _day_expr(conn: Connection) -> Any:
     if conn.dialect.name == "postgresql":
         return func.date_trunc("day", Exchange.started_at)
     return func.datetime(func.date(Exchange.started_at))
-
-
-def outcome_expr() -> Any:
-    """What a 2xx hides, as one label: denied, the exit status, or an error in the stream."""
-    return case(
-        (Exchange.denied.is_(True), literal("denied")),
-        (Exchange.exit_code.is_not(None),
-         literal("exit ") + sql_cast(Exchange.exit_code, String)),
-        (Exchange.stream_error.is_not(None), literal("error in stream")),
-        else_=None)
 
 
 def _raw_days(conn: Connection, before: datetime) -> dict[datetime, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dockdrift.db.models import SCHEMA_VERSION
+from dockdrift.db.basics import SCHEMA_VERSION  # no SQLAlchemy: --version stays light
 
 FALLBACK_VERSION = "0.3.0"  # keep equal to pyproject.toml's version
 

@@ -99,6 +99,15 @@ class _Accepted(_Pipe):
     def __init__(self, bridge: Bridge) -> None:
         super().__init__()
         self.bridge = bridge
+        self.hop: tuple[str, int] | None = None  # our upstream end, while registered (peers)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.hop is not None:
+            from dockdrift.peers import BRIDGED
+
+            BRIDGED.pop(self.hop, None)
+            self.hop = None
+        super().connection_lost(exc)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -214,6 +223,24 @@ class Bridge:
                 os.unlink(self._unix_path)
             except OSError:
                 pass
+
+
+
+class PeerBridge(Bridge):
+    """A unix-socket front: remembers who connected (SO_PEERCRED) under the address of the
+    loopback hop it opens for them, so the recorder behind names the process, not the bridge."""
+
+    async def _open(self, client: _Accepted) -> tuple[Any, _Pipe]:
+        from dockdrift.peers import BRIDGED, from_unix_socket
+
+        transport, upstream = await super()._open(client)
+        sock, hop = (client.transport.get_extra_info("socket") if client.transport else None,
+                     transport.get_extra_info("sockname"))
+        peer = from_unix_socket(sock) if sock is not None else None
+        if peer is not None and isinstance(hop, tuple):
+            client.hop = (str(hop[0]), int(hop[1]))
+            BRIDGED[client.hop] = peer
+        return transport, upstream
 
 
 def describe(endpoint: tuple[str, object]) -> str:

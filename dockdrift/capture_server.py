@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dockdrift.addon_path import addon_path
-from dockdrift.bridge import Bridge, bind_unix, same_user
+from dockdrift.bridge import Bridge, PeerBridge, bind_unix, same_user
 from dockdrift.capture import CaptureConfig, client_url, listen_error
 from dockdrift.errors import UsageError
 
@@ -122,7 +122,7 @@ class Capture:
             await self._start_master(listen)
             bound = self.master.addons.get("proxyserver").listen_addrs()[0]
             if front_sock is not None:
-                front = Bridge(("tcp", ("127.0.0.1", bound[1])))
+                front = PeerBridge(("tcp", ("127.0.0.1", bound[1])))  # names who connects
                 self.bridges.append(front)
                 await front.listen_unix(front_sock)
         except BaseException:
@@ -158,6 +158,11 @@ class Capture:
                                *after, *([FrontGate()] if private else []), self.recorder)
         host = f"[{up[0]}]" if ":" in up[0] else up[0]
         scheme = "https" if cfg.tls is not None else "http"
+        # The store first, on its own: a bad one failing inside opts.update below would make
+        # mitmproxy roll the options back, and the addon would open ./dockdrift.sqlite instead.
+        from dockdrift.db.engine import make_engine
+
+        make_engine(cfg.db).dispose()
         try:
             opts.update(mode=[f"reverse:{scheme}://{host}:{up[1]}"], listen_host=listen[0],
                         listen_port=listen[1], connection_strategy="lazy",

@@ -14,14 +14,15 @@ import importlib
 import sys
 from typing import NoReturn
 
-from dockdrift.db.engine import StoreError
-from dockdrift.errors import UsageError
+from dockdrift.errors import user_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.commands.capture", "record live Docker API traffic through a proxy"),
     "report": ("dockdrift.commands.report", "observed status codes vs the documented tables"),
     "drift": ("dockdrift.commands.drift", "what changed between a baseline and a current window"),
     "matrix": ("dockdrift.commands.matrix", "implementations (Engine, Swarm, Podman) side by side"),
+    "shapes": ("dockdrift.commands.shapes", "body shapes (fields and JSON types) per "
+               "implementation and against the documentation"),
     "routes": ("dockdrift.commands.routes", "print the documented tables"),
     "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
     "addon-path": ("dockdrift.commands.addon_path", "print the recorder addon's path (mitmdump -s)"),
@@ -29,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
     "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
     "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "clients": ("dockdrift.commands.clients", "who calls the Docker API: client, process, "
+                "API versions, routes"),
+    "upgrade": ("dockdrift.commands.upgrade", "which recorded clients an upgrade would "
+                "break (API floor, removed routes)"),
     "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }
@@ -76,14 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args._run(args))
-    except (UsageError, StoreError) as exc:
-        print(f"dockdrift {args.command}: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"dockdrift {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the one place errors become exit codes (dockdrift.errors)
+        known = user_error(exc, getattr(args, "db", None))
+        if known is None:
+            raise  # a bug: the traceback is for the bug report
+        code, line = known
+        print(f"dockdrift {args.command}: {line or repr(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

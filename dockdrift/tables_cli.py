@@ -1,7 +1,8 @@
 """Regenerate the documented tables from the shared seed and specs, or add one version.
 
-  dockdrift tables generate --shared ../shared
+  dockdrift tables generate --shared ../shared   # also the documented body shapes
   dockdrift tables add-spec engine-api-v1.52.yaml [--routes engine-routes-v1.52.csv]
+  dockdrift tables add-shapes engine-api-v1.52.yaml          # its documented body shapes
   dockdrift tables add-podman podman-routes-v4.3.1.csv
 """
 
@@ -23,6 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
     a.add_argument("--routes", type=Path, help="the Engine's routes CSV for that version")
     a.add_argument("--out", type=Path, default=tables.DATA_DIR)
+    sh = sub.add_parser("add-shapes", help="add one Engine OpenAPI version's documented body "
+                        "shapes as a data file (shapes-spec-vX.YY.json)")
+    sh.add_argument("spec", type=Path, help="engine-api-vX.YY.yaml")
+    sh.add_argument("--templates", type=Path, metavar="DIR",
+                    help="folder of engine-routes-v*.csv naming the mux templates (default: "
+                         "the spec's folder)")
+    sh.add_argument("--out", type=Path, default=tables.DATA_DIR)
     pod = sub.add_parser("add-podman", help="add one Podman release's routes CSV as a data file")
     pod.add_argument("routes", type=Path, help="podman-routes-vX.Y.Z.csv")
     pod.add_argument("--out", type=Path, default=tables.DATA_DIR)
@@ -31,7 +39,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.tables_cmd == "generate":
+            from dockdrift.db.spec_shapes import generate_shapes
+
             written = tables.generate_all(args.shared, args.out)
+            written += generate_shapes(args.shared, args.out)
+        elif args.tables_cmd == "add-shapes":
+            from dockdrift.db.spec_shapes import write_spec_shapes
+
+            written = [write_spec_shapes(args.spec, args.out, args.templates)]
         elif args.tables_cmd == "add-podman":
             from dockdrift.db.podman_tables import add_podman
 

@@ -29,8 +29,8 @@ stop_dockerd() {  # DIR NAME
 stop_podman() {  # DIR
   local conf="CONTAINERS_CONF=$1/containers.conf" p found=
   for p in /proc/[0-9]*; do
-    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "$conf" || continue
     [ "$(readlink "$p/exe" 2>/dev/null)" = /usr/bin/podman ] || continue
+    { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qxF "$conf" || continue
     stop_pid "${p#/proc/}" "podman ${p#/proc/} ($1)"; found=1
   done
   [ -n "$found" ] || echo "$me: podman is not running ($1)"

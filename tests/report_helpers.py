@@ -72,7 +72,9 @@ def exchange_dicts(rows: list[tuple] = ROWS, t0: datetime = T0) -> list[dict]:
             out.append({"started_at": t0 + timedelta(minutes=i), "method": method, "path": path,
                         "api_version": api, "route": route, "handler": HANDLERS.get(route or ""),
                         "route_source": source, "status_code": status, "error": error,
-                        "target": target, "hijacked": False})
+                        "target": target, "hijacked": False,
+                        # the implementation rows' Podman is 4.3.1 (its table is per release)
+                        "target_version": "4.3.1" if target == "podman" else None})
             i += 1
     return out
 

@@ -245,7 +245,7 @@ def test_report_keeps_denied_rows_apart(tmp_path: Path) -> None:
     assert [(d["method"], d["route"], d["dry_run"], d["count"]) for d in denied] == [
         ("POST", "/volumes/create", False, 1), ("POST", "/volumes/create", True, 1)]
     assert denied[0]["client"] == "10.0.0.5" and denied[0]["user_agent"] == "Docker-Client/28"
-    from dockdrift.analysis.report_render import to_text
+    from dockdrift.render.report import to_text
 
     assert "Denied by an allowlist" in to_text(report)
     engine.dispose()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockdrift.analysis.config import load_config
+from dockdrift.analysis.drift.config import load_config
 from dockdrift.analysis.drift import DriftParams, Suppression, adjust, find_drift, route_counts
 from dockdrift.analysis.timeparse import parse_duration, parse_time, parse_window
 from dockdrift.errors import UsageError

@@ -74,6 +74,48 @@ def test_report_on_a_pruned_window_reads_rollups_and_says_so(store_url: str, cap
     assert observed[INSPECT[1]] == {"200": 60, "404": 15}
 
 
+def _observed(out: str) -> dict:
+    doc = json.loads(out)
+    return {r["route"]: r["observed"] for r in doc["routes"]}
+
+
+def test_history_reads_as_one_after_rollup_and_prune(store_url: str, capsys) -> None:
+    """A report over all time, and over a window straddling the prune boundary, counts the same
+    before and after `rollup` + `prune` of everything older than a day; a store whose raw rows
+    are all pruned is not empty."""
+    d0 = NOW - timedelta(days=10)
+    add_exchanges(store_url, INSPECT, {200: 70, 404: 20, 500: 5}, d0, d0 + timedelta(days=4))
+    add_exchanges(store_url, INSPECT, {200: 40, 409: 6}, NOW - timedelta(hours=10), NOW,
+                  seed=5)
+    windows = {"all time": [],
+               "straddling": ["--since", d0.date().isoformat(), "--until", NOW.isoformat()]}
+    before = {}
+    for name, flags in windows.items():
+        code, out, err = run(capsys, "report", "--db", store_url, "--format", "json", *flags)
+        assert code in (0, 1), (name, err)
+        before[name] = _observed(out)
+    assert sum(sum(c.values()) for c in before["all time"].values()) == 141
+    engine = make_engine(store_url)
+    rollup(engine, now=NOW)
+    prune(engine, NOW - timedelta(days=1), now=NOW)
+    engine.dispose()
+    assert raw_count(store_url) == 46  # the last day stays raw
+    for name, flags in windows.items():
+        code, out, err = run(capsys, "report", "--db", store_url, "--format", "json", *flags)
+        assert code in (0, 1), (name, err)
+        assert _observed(out) == before[name], name
+        assert "rollups" in err and "raw" in err, (name, err)
+    engine = make_engine(store_url)  # two days later every raw row is pruned
+    later = NOW + timedelta(days=2)
+    rollup(engine, now=later)
+    prune(engine, later - timedelta(days=1), now=later)
+    engine.dispose()
+    assert raw_count(store_url) == 0
+    code, out, err = run(capsys, "report", "--db", store_url, "--format", "json")
+    assert code in (0, 1) and "holds no exchanges" not in err, err
+    assert _observed(out) == before["all time"]
+
+
 def test_drift_between_pruned_windows(store_url: str, capsys) -> None:
     b0, c0 = NOW - timedelta(days=30), NOW - timedelta(days=20)
     add_exchanges(store_url, INSPECT, {200: 900, 404: 100}, b0, b0 + timedelta(days=5))

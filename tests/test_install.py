@@ -112,6 +112,10 @@ def test_wheel_builds_without_warnings_and_carries_addon_and_tables(installed: d
             assert rel in names, f"{rel} is not in the wheel: add it to pyproject's packages"
     for data in (ROOT / "db" / "data").glob("*.csv"):
         assert f"dockdrift/db/data/{data.name}" in names
+    templates = list((ROOT / "dockdrift" / "render" / "templates").iterdir())
+    assert templates
+    for template in templates:  # the HTML pages' Jinja2 templates are package data
+        assert f"dockdrift/render/templates/{template.name}" in names, template.name
 
 
 def test_imports_come_from_the_install(installed: dict) -> None:

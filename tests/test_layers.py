@@ -6,7 +6,7 @@ TYPE_CHECKING included), so nothing is imported and the check takes well under a
   storage   dockdrift.db                       imports nothing else of the project
   analysis  dockdrift.analysis                 over storage: pure functions, typed results
   proxy     addon, capture, hijack, bridge,    over storage, beside analysis (the proxy
-            upstream, probe                    process never loads pandas)
+            upstream, probe, peers, tap        process never loads pandas)
   shared    errors, version, endpoint          leaves for the proxy side, renderers, commands
   render    dockdrift.render, allowlist output over analysis: a typed result in, text out
   commands  dockdrift.commands, dockdrift.cli, every `*_cli` / `cli` module: on top
@@ -35,7 +35,9 @@ LAYERS = {
     "dockdrift.bridge": "proxy",
     "dockdrift.upstream": "proxy",
     "dockdrift.probe": "proxy",
-    "dockdrift": "shared",  # the package itself, errors, version
+    "dockdrift.peers": "proxy",
+    "dockdrift.tap": "proxy",
+    "dockdrift": "shared",  # the package itself only: each module below it is listed
     "dockdrift.errors": "shared",
     "dockdrift.version": "shared",
     "dockdrift.endpoint": "shared",
@@ -99,9 +101,11 @@ def imports(name: str, path: Path, known: set[str]) -> Iterator[tuple[str, int]]
 
 def layer(module: str) -> str:
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):  # the package `dockdrift` itself covers nothing below
         if ".".join(parts[:n]) in LAYERS:
             return LAYERS[".".join(parts[:n])]
+    if module in LAYERS:
+        return LAYERS[module]
     raise AssertionError(f"{module}: no layer; add it to tests/test_layers.py LAYERS")
 
 
@@ -208,3 +212,19 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path: Path) ->
     assert edges["p.a"] == {"p.b": 2} and edges["p.b"] == {"p.a": 1}
     assert cycles(edges) == [["p.a", "p.b"]]
     assert "p.a (line 2) -> p.b (line 1) -> p.a" in cycle_path(["p.a", "p.b"], edges)
+
+
+def test_renderers_never_touch_a_store() -> None:
+    """A renderer takes a typed result: no SQLAlchemy, no engine, no models (not even for
+    type hints); whatever needs a store is read by analysis before rendering."""
+    wrong = []
+    for module, path in module_files().items():
+        if layer(module) != "render":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names
+                      if name.split(".")[0] == "sqlalchemy"
+                      or name in ("dockdrift.db.engine", "dockdrift.db.models")]
+    assert not wrong, "renderers reading a store:\n" + "\n".join(wrong)

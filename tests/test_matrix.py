@@ -147,5 +147,5 @@ def test_two_implementations_sharing_no_request_decide_nothing():
     m = build_matrix(counts)
     assert m.implementations == [E, P] and m.summary["only_in"] == 2
     assert not m.enough_data and m.summary["verdict"] == "not enough data"
-    from dockdrift.analysis.matrix.render import verdict_line
+    from dockdrift.render.matrix import verdict_line
     assert "no request was answered by two implementations" in verdict_line(m)

@@ -203,7 +203,7 @@ def test_recording_gap_found_inside_the_window(capsys, tmp_path: Path) -> None:
 
 def test_both_gap_plans_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Index probes (the usual plan) and the LAG scan (long windows) find the same gaps."""
-    from dockdrift.analysis import gaps
+    from dockdrift.analysis.drift import gaps
     from dockdrift.analysis.load import Filter
 
     db = tmp_path / "plans.sqlite"
@@ -349,7 +349,7 @@ def pg_url():  # noqa: ANN201
 
 def test_exit_3_and_gaps_on_postgresql(capsys, pg_url: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from dockdrift.analysis import gaps
+    from dockdrift.analysis.drift import gaps
     from dockdrift.analysis.load import Filter
 
     ensure_schema(make_engine(pg_url), create=True)

@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import os
 import re
+import select
 import socket
 import sqlite3
 import struct
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import DOCKER, IMAGE, Recorder, docker_cli, start_recorder
+from conftest import DOCKER, IMAGE, VENV_BIN, Recorder, docker_cli, start_recorder
 
 # Names unique to this process, so parallel workers and other engineers never collide.
 PREFIX = f"dockdrift-tt-{os.getpid()}"
@@ -200,9 +201,34 @@ def talk(sock, data: bytes) -> tuple[bytes, bytes]:
     return frames(b"".join(chunks))
 
 
-def module_recorder(docker_host: str, tmp: Path) -> Iterator[Recorder]:
-    """One recorder for a whole test module; must exit 0 on SIGTERM at the end."""
-    rec = start_recorder(tmp / "transparency.sqlite", docker_host)
+def start_capture(db: Path, upstream: str, wait: float = 120.0) -> Recorder:
+    """`dockdrift capture` (the other recording path: mitmproxy in-process) in front of
+    `upstream` on a free port, as a user starts it; its printed export line names the port."""
+    log = db.with_suffix(".capture.log")
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([str(VENV_BIN / "dockdrift"), "capture", "--upstream", upstream,
+                                 "--listen", "127.0.0.1:0", "--db", str(db)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], wait)
+    line = proc.stdout.readline().decode() if ready else ""
+    if not line.startswith("export DOCKER_HOST=tcp://"):
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"no export line ({line!r}): {log.read_text(errors='replace')[-2000:]}")
+    return Recorder(proc, int(line.strip().rsplit(":", 1)[1]), db, log)
+
+
+RECORDERS: dict[str, Callable[[Path, str], Recorder]] = {
+    "mitmdump": start_recorder,  # mitmdump -s addons/docker_recorder.py
+    "capture": start_capture,    # dockdrift capture
+}
+
+
+def module_recorder(docker_host: str, tmp: Path, path: str = "mitmdump") -> Iterator[Recorder]:
+    """One recorder (`path`: one of RECORDERS) for a whole test module; must exit 0 on
+    SIGTERM at the end."""
+    rec = RECORDERS[path](tmp / "transparency.sqlite", docker_host)
     try:
         yield rec
     finally:
@@ -218,7 +244,8 @@ def cleanup(docker_host: str) -> None:
     docker_cli(docker_host, "image", "rm", "-f", f"{PREFIX}-build:latest")
 
 
-__all__ = ["IMAGE", "INSPECT_PROBES", "LABEL", "PREFIX", "Outcome", "RowWatch", "assert_same",
+__all__ = ["IMAGE", "INSPECT_PROBES", "LABEL", "PREFIX", "RECORDERS", "Outcome", "RowWatch",
+           "assert_same",
            "both", "cleanup", "expect_rows", "frames", "has", "inspect_missing_checks", "md5",
-           "module_recorder", "normalise_ids", "popen_docker", "raw_status", "talk",
-           "wait_for_event"]
+           "module_recorder", "normalise_ids", "popen_docker", "raw_status", "start_capture",
+           "talk", "wait_for_event"]

@@ -30,20 +30,22 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dockdrift.analysis.compare import _plain
+from dockdrift.analysis.errors import InputError
 from dockdrift.analysis.matrix.documented import documented_codes
 from dockdrift.db.implementations import implementation_label
 
 ROW_KEYS = ["method", "route", "case"]
 ROW_COLUMNS = ROW_KEYS + ["handler", "verdict", "agree", "seen_by", "only_in", "not_seen_by",
                           "differences", "observed", "documented", "undocumented", "tables",
-                          "documented_absent", "stream_errors", "exit_codes"]
+                          "documented_absent", "stream_errors", "exit_codes",
+                          "shape_differences"]
 JSON_KEYS = ["method", "route", "case", "handler", "observed", "documented", "agree", "verdict",
              "seen_by", "only_in", "not_seen_by", "differences", "undocumented", "tables",
-             "documented_absent", "stream_errors", "exit_codes"]
+             "documented_absent", "stream_errors", "exit_codes", "shape_differences"]
 RANK = {"differ": 0, "agree": 1, "only_in": 2}
 
 
-class UnknownImplementation(ValueError):
+class UnknownImplementation(InputError):
     """A label names no implementation of the store; the message lists the known ones."""
 
 
@@ -59,9 +61,10 @@ def labelled(counts: pd.DataFrame) -> pd.DataFrame:
     labels = [implementation_label(_str(t), _str(v), _str(f))
               for t, v, f in zip(counts["target"], counts["target_version"], floors,
                                  strict=True)]
-    if "recorder" in counts:  # --by recorder: one column per implementation and recorder
-        labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
-                  for label, r in zip(labels, counts["recorder"], strict=True)]
+    for by in ("recorder", "client"):  # --by: one column per implementation and recorder/client
+        if by in counts:
+            labels = [f"{label} @ {r if isinstance(r, str) else 'unnamed'}"
+                      for label, r in zip(labels, counts[by], strict=True)]
     return counts.assign(implementation=labels)
 
 
@@ -197,6 +200,7 @@ def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dic
         "tables": tables, "documented_absent": absent,
         "stream_errors": {k: s["errors"] for k, s in sides.items()},
         "exit_codes": {k: s["exits"] for k, s in sides.items()},
+        "shape_differences": {},  # analysis.shapes.matrix fills it: {"200 .Field": {label: types}}
     }
 
 
@@ -293,3 +297,10 @@ def build_matrix(counts: pd.DataFrame, documented: pd.DataFrame | None = None,
     summary["verdict"] = ("not enough data" if len(labels) < 2 or not summary["compared"] else
                           "differ" if summary["differ"] else "agree")
     return Matrix(against, labels, frame, summary)
+
+
+def row_name(r: object) -> str:
+    """`METHOD route`, with the probe case in front: `inspect-missing: GET /containers/…`."""
+    route = r.route or "(unknown route)"  # type: ignore[attr-defined]
+    case = r.case  # type: ignore[attr-defined]
+    return (f"{case}: " if case else "") + f"{r.method} {route}"  # type: ignore[attr-defined]

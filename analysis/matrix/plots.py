@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dockdrift.analysis.matrix.core import Matrix
 from dockdrift.analysis.plots import _axes, _empty
-from dockdrift.analysis.render import PALETTE
+from dockdrift.analysis.plots import PALETTE
 from matplotlib.figure import Figure
 from matplotlib.axes import Axes
 
@@ -37,27 +37,31 @@ def pair_agreement(m: Matrix, ax: Axes | None = None) -> Figure:
 
 
 def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 40,
-                 labels_up_to: int = 25) -> Figure:
+                 labels_up_to: int = 40) -> Figure:
     """Rows × implementations (the first `limit` rows, disagreements first): a cell is
-    coloured when that implementation answered the row, red on rows that differ, green on rows
-    that agree, grey on rows only one saw; with at most `labels_up_to` rows each cell names its
-    codes (text is what costs time in matplotlib)."""
+    coloured when that implementation answered the row: green when its codes are the row's
+    most common answer, red when they are not (so on a row that differs the odd ones out
+    stand out, whichever column they are in), grey on rows only one saw; with at most
+    `labels_up_to` rows each cell names its codes (text is what costs time in matplotlib)."""
     rows = m.rows.head(limit)
     if rows.empty:
         return _empty(ax, "no rows")
-    from dockdrift.analysis.matrix.render import row_name
+    from dockdrift.analysis.matrix.core import row_name
 
     names = [row_name(r) for r in rows.itertuples()]
     fig, ax = _axes(ax, 2.5 + 1.3 * len(m.implementations) + 0.07 * max(map(len, names)),
                     1.2 + 0.28 * len(rows))
-    colours = {"differ": PALETTE["undocumented"], "agree": PALETTE["documented"],
-               "only_in": PALETTE["muted"]}
     for y, r in enumerate(rows.itertuples()):
+        usual = _most_common(r.observed, r.exit_codes)
         for x, label in enumerate(m.implementations):
             if label in r.observed:
-                ax.add_patch(_box(x, y, colours[r.verdict]))
+                answer = _answer(r.observed, r.exit_codes, label)
+                colour = (PALETTE["muted"] if r.verdict == "only_in" else
+                          PALETTE["documented"] if r.verdict == "agree" or answer == usual
+                          else PALETTE["undocumented"])
+                ax.add_patch(_box(x, y, colour))
                 if len(rows) <= labels_up_to:
-                        ax.text(x, y, " ".join(map(str, r.observed[label])), ha="center",
+                    ax.text(x, y, " ".join(map(str, r.observed[label])), ha="center",
                             va="center", fontsize=7, color="white")
     ax.set_xlim(-0.5, len(m.implementations) - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -68,6 +72,20 @@ def verdict_grid(m: Matrix, ax: Axes | None = None, limit: int = 40,
     for side in ax.spines.values():
         side.set_visible(False)
     return fig
+
+
+def _answer(observed: dict, exits: dict, label: str) -> tuple:
+    return (frozenset(observed[label]), frozenset((exits or {}).get(label) or ()))
+
+
+def _most_common(observed: dict, exits: dict) -> tuple | None:
+    """The answer (codes, exit statuses) most implementations gave; None on a tie for first."""
+    from collections import Counter
+
+    counts = Counter(_answer(observed, exits, label) for label in observed).most_common(2)
+    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
+        return None
+    return counts[0][0]
 
 
 def _box(x: int, y: int, colour: str):  # noqa: ANN202 - a matplotlib Rectangle

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from dockdrift.analysis.compare import normalize
-from dockdrift.analysis.drift import DriftParams, excluded, g_test
+from dockdrift.analysis.drift.stats import DriftParams, excluded, g_test
 from dockdrift.analysis.load import Filter
 from dockdrift.analysis.outcomes.load import exit_code_counts, stream_error_counts
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dockdrift.analysis.drift_store import Window
+    from dockdrift.analysis.drift.store import Window
 
 OUTCOME_KINDS = ("stream_error_shift", "exit_code_shift")
 DEFAULTS = DriftParams()
@@ -100,7 +100,7 @@ def window_candidates(b_engine: Engine, baseline: Window, c_engine: Engine, curr
                       params: DriftParams, base: Filter = EVERYTHING) -> list[dict]:
     """Both kinds of candidates for two drift windows (four small GROUP BYs); `base`: the
     run's other filters (target, method, route), as for the status codes."""
-    from dockdrift.analysis.drift_store import window_filter
+    from dockdrift.analysis.drift.store import window_filter
 
     b_flt, c_flt = window_filter(baseline, base), window_filter(current, base)
     return (stream_error_candidates(stream_error_counts(b_engine, b_flt),

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.db.implementations import TARGET_NAMES
-from dockdrift.errors import UsageError, read_error
+from dockdrift.db.basics import DEFAULT_DB
+from dockdrift.commands.options import add_allow_empty, add_filter_arguments, add_output_arguments
+from dockdrift.errors import UsageError
 
 FORMATS = ("text", "json", "haproxy", "socket-proxy")
 DEFAULT_LISTEN = "unix:///run/docker-allowlist.sock"
@@ -27,14 +26,11 @@ EXIT_EMPTY = 3
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
-    p.add_argument("--since", help="ISO time (UTC unless it has an offset) or an age: 7d, 12h")
-    p.add_argument("--until", help="ISO time or an age (now, 1h); exclusive")
-    p.add_argument("--recorder", help="only exchanges this recorder saw (capture --recorder)")
-    p.add_argument("--user-agent", metavar="REGEX",
-                   help="only clients whose User-Agent matches (Python regex, searched)")
-    p.add_argument("--target", choices=TARGET_NAMES, help="only this upstream kind")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    add_filter_arguments(p, by=False)  # --recorder and --client are repeatable here too now
+    p.add_argument("--per-client", action="store_true",
+                   help="json: rules per client family (each route lists the families that "
+                        "used it; capture --enforce then allows a family only its own routes)")
+    add_output_arguments(p, FORMATS)
     p.add_argument("--listen", metavar="ADDR", default=DEFAULT_LISTEN,
                    help="haproxy/socket-proxy: where clients connect, unix:///path (mode 0660) "
                         f"or tcp://HOST:PORT (default {DEFAULT_LISTEN})")
@@ -42,8 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"haproxy/socket-proxy: the daemon (default {DEFAULT_UPSTREAM})")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a non-loopback --listen address (exposes the allowed routes)")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="write an allowlist that refuses everything when nothing matched")
+    add_allow_empty(p)  # here: write an allowlist that refuses everything
 
 
 def _endpoints(args: argparse.Namespace):
@@ -58,14 +53,9 @@ def _endpoints(args: argparse.Namespace):
 
 
 def _selection(args: argparse.Namespace):
-    from dockdrift.commands.options import parse_time
-    from dockdrift.allowlist.core import Selection
+    from dockdrift.commands.options import filter_from_args
 
-    since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
-    if since and until and since >= until:
-        raise UsageError("--since must be before --until")
-    return Selection(since=since, until=until, recorder=args.recorder, target=args.target,
-                     user_agent=args.user_agent)
+    return filter_from_args(args)
 
 
 def _safe_db_name(db: str) -> str:
@@ -78,19 +68,18 @@ def _safe_db_name(db: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from dockdrift.analysis.render import write_output
-    from dockdrift.db.engine import make_engine
+    from dockdrift.db.engine import open_existing
+    from dockdrift.render.base import write_output
     from dockdrift.allowlist import core, haproxy, render
 
     listen, upstream = _endpoints(args)
+    if args.per_client and args.format != "json":
+        raise UsageError("--per-client rules are enforced by capture --enforce only: use "
+                         "--format json (or --client NAME for one client's allowlist)")
     sel = _selection(args)
-    engine = make_engine(args.db, create=False)
+    engine = open_existing(args.db)
     try:
         obs = core.observe(engine, sel)
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     if not obs.routes and not args.allow_empty:
@@ -109,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "socket-proxy":
         text = render.to_socket_proxy(obs, src, listen, upstream)
     elif args.format == "json":
-        text = render.to_json(obs, src)
+        text = render.to_json(obs, src, args.per_client)
     else:
         text = render.to_text(obs, src)
     write_output(text, args.output)

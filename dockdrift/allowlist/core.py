@@ -2,43 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, and_, case, func, select, true
 
+from dockdrift.analysis.filter import Filter
 from dockdrift.db.allowlist import docker_router
+from dockdrift.db.clients import identify
 from dockdrift.db.models import Exchange
 
 USER_AGENTS_MAX = 10  # per route in the JSON: who uses it
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which exchanges teach the allowlist. Times are naive UTC; user_agent is a regex."""
+def Selection(*, recorder: str | None = None, client: str | None = None,  # noqa: N802
+              **fields: object) -> Filter:
+    """The allowlist's earlier filter class, now the one Filter: its `recorder` and `client`
+    (one value each) become Filter's `recorders` and `clients`."""
+    return Filter(recorders=(recorder,) if recorder else (),
+                  clients=(client,) if client else (), **fields)  # type: ignore[arg-type]
 
-    since: datetime | None = None
-    until: datetime | None = None
-    recorder: str | None = None
-    target: str | None = None
-    user_agent: str | None = None
 
-    def where(self) -> list:
-        conds = []
-        if self.since is not None:
-            conds.append(Exchange.started_at >= self.since)
-        if self.until is not None:
-            conds.append(Exchange.started_at < self.until)
-        if self.recorder:
-            conds.append(Exchange.recorder == self.recorder)
-        if self.target:
-            conds.append(Exchange.target == self.target)
-        return conds
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "recorder": self.recorder,
-                "target": self.target, "user_agent": self.user_agent}
+def selection_dict(flt: Filter) -> dict[str, object]:
+    """The filter as the generated files state it (`source.filter` of the JSON): the keys of
+    earlier versions (`recorder`: one name, or several joined by commas) and the new ones."""
+    recorders = list(flt.recorders)
+    return {"since": _iso(flt.since), "until": _iso(flt.until),
+            "recorder": ",".join(recorders) or None, "target": flt.target,
+            "user_agent": flt.user_agent, "method": flt.method, "route": flt.route,
+            "implementations": list(flt.implementations) or None,
+            "client": ",".join(flt.clients) or None}
 
 
 @dataclass
@@ -50,13 +43,17 @@ class RouteUse:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     user_agents: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=set)  # client families (db.clients)
 
-    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None) -> None:
+    def add(self, n: int, first: datetime, last: datetime, user_agent: str | None,
+            client: str | None = None) -> None:
         self.count += n
         self.first_seen = min(filter(None, (self.first_seen, first)))
         self.last_seen = max(filter(None, (self.last_seen, last)))
         if user_agent:
             self.user_agents.add(user_agent)
+        if client:
+            self.clients.add(client)
 
 
 @dataclass
@@ -72,18 +69,12 @@ class Observed:
     last: datetime | None = None
 
 
-def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
-    """Aggregate per (method, route, handler, user agent, denied) in SQL; the user-agent regex
-    is applied to those few groups (SQLite has no portable REGEXP)."""
-    try:
-        agent = re.compile(sel.user_agent) if sel.user_agent else None
-    except re.error as exc:
-        from dockdrift.analysis.errors import AnalysisError
-
-        raise AnalysisError(f"--user-agent {sel.user_agent!r} is not a valid regex ({exc})") from None
+def observe(engine: Engine, sel: Filter = Filter()) -> Observed:
+    """Aggregate per (method, route, handler, user agent, denied) in SQL, under the one
+    Filter (its --user-agent regex too: SQLAlchemy's regexp_match)."""
     denied = Exchange.denied.is_(True)
     cols = [Exchange.method, Exchange.route, Exchange.handler, Exchange.user_agent,
-            case((denied, 1), else_=0)]
+            case((denied, 1), else_=0), Exchange.client_name]
     percent = func.sum(case((Exchange.path.contains("%", autoescape=True), 1), else_=0))
     stmt = (select(*cols, func.count(), func.min(Exchange.started_at),
                    func.max(Exchange.started_at), percent)
@@ -93,9 +84,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
     out = Observed([])
     docker = set(docker_router().templates())
     uses: dict[tuple[str, str], RouteUse] = {}
-    for method, route, handler, ua, was_denied, n, first, last, pct in rows:
-        if agent is not None and not agent.search(ua or ""):
-            continue
+    for method, route, handler, ua, was_denied, client, n, first, last, pct in rows:
         first, last = _dt(first), _dt(last)
         out.exchanges += n
         out.first = min(filter(None, (out.first, first)))
@@ -107,7 +96,7 @@ def observe(engine: Engine, sel: Selection = Selection()) -> Observed:
         else:
             out.percent_encoded += int(pct or 0)
             use = uses.setdefault((method, route), RouteUse(method, route, handler))
-            use.add(n, first, last, ua)
+            use.add(n, first, last, ua, client or identify(ua)[0])
     out.routes = sorted(uses.values(), key=lambda u: (u.route, u.method))
     return out
 

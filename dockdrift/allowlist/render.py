@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dockdrift.db import allowlist
-from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, Selection
+from dockdrift.allowlist.core import USER_AGENTS_MAX, Observed, RouteUse, selection_dict
+from dockdrift.analysis.filter import Filter
 from dockdrift.endpoint import Endpoint
 from dockdrift.db.version import package_version
 
@@ -25,11 +26,11 @@ class Source:
     """Where the allowlist was learned: for the header of every format."""
 
     db: str
-    selection: Selection
+    selection: Filter
     generated: datetime
 
     @staticmethod
-    def now(db: str, selection: Selection) -> Source:
+    def now(db: str, selection: Filter) -> Source:
         return Source(db, selection, datetime.now(UTC).replace(tzinfo=None, microsecond=0))
 
 
@@ -38,7 +39,7 @@ def _ts(t: datetime | None) -> str | None:
 
 
 def _summary(obs: Observed, src: Source) -> str:
-    flt = ", ".join(f"{k} {v}" for k, v in src.selection.to_dict().items() if v)
+    flt = ", ".join(f"{k} {v}" for k, v in selection_dict(src.selection).items() if v)
     span = f"{_ts(obs.first)} .. {_ts(obs.last)} UTC" if obs.first else "no exchanges"
     return (f"{len(obs.routes)} routes seen in {obs.exchanges} exchanges of {src.db} ({span})"
             + (f"; filter: {flt}" if flt else ""))
@@ -58,17 +59,18 @@ def exec_start_allowed(obs: Observed) -> bool:
                for u in obs.routes)
 
 
-def to_json(obs: Observed, src: Source) -> str:
-    """The allowlist document; `dockdrift capture --enforce` reads it back (db.allowlist)."""
+def to_json(obs: Observed, src: Source, per_client: bool = False) -> str:
+    """The allowlist document; `dockdrift capture --enforce` reads it back (db.allowlist).
+    `per_client`: each route names the client families that used it (rules per client)."""
     doc = {
         "dockdrift_allowlist": allowlist.FORMAT_VERSION,
         "dockdrift_version": package_version(),
         "generated_at": _ts(src.generated),
-        "source": {"db": src.db, "filter": src.selection.to_dict(), "exchanges": obs.exchanges,
+        "source": {"db": src.db, "filter": selection_dict(src.selection), "exchanges": obs.exchanges,
                    "first": _ts(obs.first), "last": _ts(obs.last),
                    "never_allowed": {"unknown_route": obs.unknown, "denied": obs.denied,
                                      "percent_encoded": obs.percent_encoded}},
-        "routes": [_route_dict(u) for u in obs.routes],
+        "routes": [_route_dict(u, per_client) for u in obs.routes],
         "deny_before": [{"method": r.method, "route": r.route, "regex": r.regex,
                          "shadows": r.shadows}
                         for r in allowlist.rules(_pairs(obs)) if not r.allow],
@@ -76,11 +78,12 @@ def to_json(obs: Observed, src: Source) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _route_dict(u: RouteUse) -> dict[str, object]:
+def _route_dict(u: RouteUse, per_client: bool = False) -> dict[str, object]:
     return {"method": u.method, "route": u.route, "handler": u.handler, "count": u.count,
             "first_seen": _ts(u.first_seen), "last_seen": _ts(u.last_seen),
             "regex": allowlist.route_regex(u.route),
-            "user_agents": sorted(u.user_agents)[:USER_AGENTS_MAX]}
+            "user_agents": sorted(u.user_agents)[:USER_AGENTS_MAX],
+            **({"clients": sorted(u.clients)} if per_client else {})}
 
 
 def to_text(obs: Observed, src: Source) -> str:

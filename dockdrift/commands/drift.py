@@ -21,7 +21,7 @@ import argparse
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.commands.drift_args import FORMATS, _has_runs_table, _open, add_arguments, compute
 
 __all__ = ["FORMATS", "add_arguments", "compute", "run", "run_history", "exit_code"]
@@ -35,13 +35,13 @@ def run(args: argparse.Namespace) -> int:
         now = parse_time(args.now, now)
     if args.action == "history":
         return run_history(args, now)
-    from dockdrift.analysis import drift_render
-    from dockdrift.analysis.drift_store import save_run
+    from dockdrift.render import drift as drift_render
+    from dockdrift.analysis.drift.store import save_run
 
-    if getattr(args, "by", None) == "recorder":
+    if getattr(args, "by", None) in ("recorder", "client"):
         from dockdrift.commands.by_recorder import drift_sections
 
-        text, code = drift_sections(args, now)
+        text, code = drift_sections(args, now, by=args.by)
         write_output(text, args.output)
         return code
     result, engine, b_engine, meta = compute(args, now)
@@ -50,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if args.save and (args.allow_empty or not current_short):
         save_run(engine, meta["baseline"], replace(meta["current"], end=meta["current"].end or now),
                  result["findings"], meta["params"], now)
-    text = drift_render.render(result, args.format, meta, engine, b_engine,
+    timelines: tuple[dict, str] = ({}, "")
+    if args.format == "html":  # share timelines of the flagged routes, read from the stores
+        from dockdrift.analysis.drift.plots import route_timelines
+        from dockdrift.analysis.drift.run import flagged_routes
+
+        timelines = route_timelines(flagged_routes(result["findings"]), meta, engine, b_engine)
+    text = drift_render.render(result, args.format, meta, timelines,
                                use_color=args.output is None and drift_render.wants_color())
     write_output(text, args.output)
     return exit_code(result, args, saved_skipped=args.save and current_short)
@@ -79,8 +85,8 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
 
 
 def run_history(args: argparse.Namespace, now: datetime) -> int:
-    from dockdrift.analysis import drift_render
-    from dockdrift.analysis.drift_store import runs
+    from dockdrift.render import drift as drift_render
+    from dockdrift.analysis.drift.store import runs
     from dockdrift.analysis.timeparse import parse_time
 
     engine = _open(args.db)
@@ -93,7 +99,7 @@ def run_history(args: argparse.Namespace, now: datetime) -> int:
 def runs_empty():  # noqa: ANN201
     import pandas as pd
 
-    from dockdrift.analysis.drift_store import RUN_COLUMNS
+    from dockdrift.analysis.drift.store import RUN_COLUMNS
 
     return pd.DataFrame(columns=RUN_COLUMNS)
 

@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockdrift.db.engine import DEFAULT_DB
+from dockdrift.commands.options import add_filter_arguments, filter_from_args
+from dockdrift.db.basics import DEFAULT_DB
 from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dockdrift.analysis.drift import DriftParams
-    from dockdrift.analysis.drift_store import Window
+    from dockdrift.analysis.drift.stats import DriftParams
+    from dockdrift.analysis.drift.store import Window
 
 FORMATS = ["text", "markdown", "html", "json"]
 _OVERRIDES = ["alpha", "min_count", "min_total", "min_expected", "min_effect", "correction"]
@@ -39,19 +40,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--since-last-run", action="store_true",
                    help="baseline = the last saved run's current window, current = its end..now")
     w.add_argument("--now", metavar="TIME", help="pretend it is this time (ISO); default: clock")
-    w.add_argument("--recorder", action="append", default=[], metavar="NAME",
-                   help="only exchanges seen by this recorder, in both windows (repeatable)")
     w.add_argument("--baseline-recorder", action="append", default=[], metavar="NAME",
                    help="the baseline is what these recorders saw (compare recorders: the "
                         "windows may then be the same time range, default 1d..now)")
     w.add_argument("--current-recorder", action="append", default=[], metavar="NAME",
                    help="the current window is what these recorders saw")
-    w.add_argument("--by", choices=["recorder"],
-                   help="one drift run per recorder, its baseline against its current window")
-    f = p.add_argument_group("which exchanges (both windows)")
-    f.add_argument("--target", help="only this upstream kind (engine, swarm, podman)")
-    f.add_argument("--method", help="only this HTTP method")
-    f.add_argument("--route", help="a route template, or a substring of one")
+    w.add_argument("--by", choices=["recorder", "client"],
+                   help="one drift run per recorder (or client family), its baseline against "
+                        "its current window")
+    # the shared filter flags (--recorder: both windows, unless --baseline/--current-recorder;
+    # --client, --user-agent: raw exchanges only, the daily rollups keep neither)
+    add_filter_arguments(p.add_argument_group("which exchanges (both windows)"), times=False,
+                         by=False)
     d = p.add_argument_group("missing data")
     d.add_argument("--max-gap", metavar="DURATION",
                    help="report a recording_gap when the current window has no exchanges for "
@@ -81,7 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
     """Config values overridden by the flags given, each checked like the config's."""
-    from dockdrift.analysis.config import _NUMBERS, check_correction, check_number
+    from dockdrift.analysis.drift.config import _NUMBERS, check_correction, check_number
 
     values: dict[str, Any] = {}
     for key in _OVERRIDES:
@@ -100,12 +100,11 @@ def resolve_params(args: argparse.Namespace, base: DriftParams) -> DriftParams:
 
 
 def _open(db: str, *, create_tables: bool = False) -> Engine:
-    from dockdrift.db.engine import ensure_schema, make_engine
+    """An existing store only (a typo'd --db is exit 2, never a new store); --save may add
+    the drift_runs table to an older one."""
+    from dockdrift.db.engine import open_existing
 
-    engine = make_engine(db, create=False)
-    if create_tables:
-        ensure_schema(engine, create=True)
-    return engine
+    return open_existing(db, tables=create_tables)
 
 
 def _has_runs_table(engine: Engine) -> bool:
@@ -117,7 +116,7 @@ def _has_runs_table(engine: Engine) -> bool:
 def resolve_windows(args: argparse.Namespace, options: dict[str, str], engine: Engine,
                     now: datetime) -> tuple[Window, Window]:
     """The two windows from --since-last-run, the flags, the config, or the defaults."""
-    from dockdrift.analysis.drift_store import Window, last_run
+    from dockdrift.analysis.drift.store import Window, last_run
     from dockdrift.analysis.timeparse import parse_window
 
     if args.since_last_run:
@@ -156,7 +155,7 @@ def _recorders(args: argparse.Namespace, side: str) -> tuple[str, ...]:
 
 
 def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | None:
-    from dockdrift.analysis.config import check_duration
+    from dockdrift.analysis.drift.config import check_duration
 
     text = args.max_gap or options.get("max_gap")
     return timedelta(seconds=check_duration(text, "--max-gap")) if text else None
@@ -164,10 +163,8 @@ def _max_gap(args: argparse.Namespace, options: dict[str, str]) -> timedelta | N
 
 def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engine, dict]:
     """Run the comparison: returns the JSON-shaped result, both engines and the params."""
-    from dockdrift.analysis.compare import AgainstError
-    from dockdrift.analysis.config import load_config
-    from dockdrift.analysis.drift_run import DriftQuery, compare_windows
-    from dockdrift.analysis.load import Filter
+    from dockdrift.analysis.drift.config import load_config
+    from dockdrift.analysis.drift.run import DriftQuery, compare_windows
 
     cfg = load_config(args.config)
     params = resolve_params(args, cfg.params)
@@ -176,16 +173,13 @@ def compute(args: argparse.Namespace, now: datetime) -> tuple[dict, Engine, Engi
     baseline, current = resolve_windows(args, cfg.options, engine, now)
     b_engine = _open(args.baseline_db) if args.baseline_db else engine
     against = args.against or cfg.options.get("against", "seed")
-    query = DriftQuery(baseline, current, Filter(target=args.target, method=args.method,
-                                                 route=args.route),  # + each window's recorders
-                       params, against, max_gap)
-    try:
-        outcome = compare_windows(engine, b_engine, query, now)
-    except AgainstError as exc:
-        raise UsageError(str(exc)) from None
+    base = replace(filter_from_args(args), recorders=())  # each window adds its recorders
+    query = DriftQuery(baseline, current, base, params, against, max_gap)
+    outcome = compare_windows(engine, b_engine, query, now)  # AgainstError: cli.main
     for name in outcome.from_rollups:
-        print(f"dockdrift drift: the {name} window lies before the raw exchanges (pruned):"
-              " its counts come from the daily rollups (whole days)", file=sys.stderr)
+        print(f"dockdrift drift: the {name} window reaches into pruned history: the counts of "
+              "pruned days come from the daily rollups (whole days), the rest from the raw "
+              "exchanges", file=sys.stderr)
     meta = {"params": params.to_dict() | {"against": against, "config": cfg.source,
                                           "max_gap": args.max_gap or cfg.options.get("max_gap")},
             "baseline": baseline, "current": current}

@@ -20,21 +20,35 @@ exchanges, fewer than two implementations, or no request answered by two of them
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.analysis.background import background
-from dockdrift.analysis.matrix.load import load_matrix
-from dockdrift.commands.options import add_filter_arguments, make_filter
-from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.commands.options import (
+    add_allow_empty,
+    add_by_argument,
+    add_filter_arguments,
+    add_output_arguments,
+    filter_from_args,
+)
+from dockdrift.db.basics import DEFAULT_DB
+from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from dockdrift.analysis.matrix.core import Matrix
 
-__all__ = ["add_arguments", "run", "load_matrix"]  # load_matrix: its old import path
+__all__ = ["add_arguments", "run", "load_matrix"]  # noqa: F822 - load_matrix: __getattr__
+
+
+def __getattr__(name: str) -> object:
+    """`load_matrix` at its old import path, imported when asked (SQLAlchemy: not at --help)."""
+    if name == "load_matrix":
+        from dockdrift.analysis.matrix.load import load_matrix
+
+        return load_matrix
+    raise AttributeError(name)
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
 AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
 NOT_ENOUGH = 3
@@ -46,32 +60,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="documented codes shown per implementation: own (each its own table: "
                         "Swarm the source document, the Engine its OpenAPI table, Podman "
                         "its own), or one table for all (default: own)")
-    add_filter_arguments(p)
-    p.add_argument("--implementation", action="extend", nargs="+", metavar="LABEL",
-                   help='only these implementations, in this order, e.g. "podman 4.3.1" '
-                        "(repeatable)")
+    add_filter_arguments(p, by=False)  # its --implementation: the columns, in this order (run)
+    add_by_argument(p, ("recorder", "client"), "one column per (implementation, recorder) or "
+                    "(implementation, client family)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"),
                    help="exactly these two implementations (the columns of --format seed)")
     p.add_argument("--include-setup", action="store_true",
                    help="also the setup/cleanup requests of probe cases (<case>#setup)")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0 instead of 3 when there is not enough data to decide")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", "-o", type=Path,
-                   help="write here instead of stdout")
+    add_allow_empty(p)
+    add_output_arguments(p, FORMATS)
 
 
 def _render(m: Matrix, args: argparse.Namespace) -> str:
-    from dockdrift.analysis.matrix import render
+    from dockdrift.render import matrix as render
 
     if args.format == "seed":
         return _seed(m, args.compare)
     if args.format == "html":
-        from dockdrift.analysis.matrix.page import to_html
+        from dockdrift.render.matrix_page import to_html
 
         return to_html(m)
     if args.format == "text":
-        from dockdrift.analysis.render import wants_color
+        from dockdrift.render.base import wants_color
 
         return render.to_text(m, args.output is None and wants_color())
     return render.FORMATS[args.format](m)
@@ -92,33 +102,27 @@ def _seed(m: Matrix, compare: list[str] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from dockdrift.analysis.matrix import load
-    from dockdrift.db.engine import make_engine
+    from dockdrift.analysis.matrix.load import load_matrix
+    from dockdrift.db.engine import open_existing
 
-    flt = make_filter(args)
-    wanted = list(args.compare) if args.compare else args.implementation
+    # --implementation picks and orders the matrix's columns (an unknown label: exit 2 with
+    # the known ones), so it is not a SQL condition here
+    flt = replace(filter_from_args(args), implementations=())
+    wanted = list(args.compare) if args.compare else (args.implementation or None)
     if args.compare and args.implementation:
         raise UsageError("use --compare A B or --implementation LABEL ..., not both")
     if args.compare and args.compare[0] == args.compare[1]:
         raise UsageError("--compare needs two different implementations")
-    engine = make_engine(args.db, create=False)
+    engine = open_existing(args.db)
     try:
         counts = background(load.matrix_counts, engine, flt, args.include_setup,
-                            getattr(args, "by", None) == "recorder")
-        from dockdrift.analysis.compare import AgainstError
-        from dockdrift.analysis.matrix.core import UnknownImplementation
-
-        try:
-            m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
-        except (AgainstError, UnknownImplementation) as exc:
-            raise UsageError(str(exc)) from None
+                            False, getattr(args, "by", None))
+        # AgainstError, UnknownImplementation, database errors: cli.main (dockdrift.errors)
+        m = load_matrix(engine, flt, args.against, wanted, args.include_setup, counts)
         if not m.enough_data:
             return _not_enough(m, args)
         text = _render(m, args)
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
     finally:
         engine.dispose()
     write_output(text, args.output)
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
     """Exit 3 (0 with --allow-empty): one line on stderr; the data formats still say so."""
-    from dockdrift.analysis.matrix.render import verdict_line
+    from dockdrift.render.matrix import verdict_line
 
     n = m.summary.get("exchanges", 0)
     why = ("no exchanges in the store for these filters" if not n else verdict_line(m))

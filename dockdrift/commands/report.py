@@ -18,16 +18,19 @@ import sys
 from typing import TYPE_CHECKING
 
 from dockdrift.analysis.background import background
-from dockdrift.analysis.render import write_output
+from dockdrift.render.base import write_output
 from dockdrift.analysis.report import load_report
 from dockdrift.commands.options import (
+    add_allow_empty,
+    add_by_argument,
     add_filter_arguments,
     add_output_arguments,
+    filter_from_args,
     make_filter,
     parse_time,
 )
-from dockdrift.db.engine import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.db.basics import DEFAULT_DB
+from dockdrift.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -42,7 +45,8 @@ __all__ = ["add_arguments", "run", "exit_code", "load_report", "parse_time",  # 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help="capture (SQLite path or SQLAlchemy URL)")
-    add_filter_arguments(p)
+    add_filter_arguments(p, by=False)
+    add_by_argument(p)
     p.add_argument("--against", default="seed", metavar="seed|spec|spec:VERSION|own|podman",
                    help="seed: the v1.22 source document (Swarm column for swarm traffic, "
                         "Docker column for engine); spec: the Engine OpenAPI table nearest "
@@ -52,26 +56,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_output_arguments(p)
     p.add_argument("--min-total", type=int, default=1, metavar="N",
                    help="answered exchanges needed to decide (default 1); fewer: exit 3")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="exit 0, not 3, when fewer than --min-total exchanges matched")
+    add_allow_empty(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from dockdrift.analysis import load
-    from dockdrift.db.engine import make_engine
+    from dockdrift.db.engine import open_existing
 
-    flt = make_filter(args)
+    flt = filter_from_args(args)
     if args.min_total < 1:
         raise UsageError(f"--min-total must be at least 1, got {args.min_total}")
-    engine = make_engine(args.db, create=False)
-    if getattr(args, "by", None) == "recorder":
+    engine = open_existing(args.db)
+    if getattr(args, "by", None):
         from dockdrift.commands.by_recorder import report_sections
 
         try:
             text, code = report_sections(engine, flt, args.against, args.format,
-                                         args.min_total, args.allow_empty)
+                                         args.min_total, args.allow_empty, by=args.by)
         finally:
             engine.dispose()
         write_output(text, args.output)
@@ -80,27 +81,22 @@ def run(args: argparse.Namespace) -> int:
         # The main GROUP BY runs while pandas is imported (report_render): SQLite releases the
         # GIL, so on a large capture the imports cost no wall time.
         observed = background(load.observed_counts, engine, flt)
-        from dockdrift.analysis import report_render
-        from dockdrift.analysis.compare import AgainstError
-        from dockdrift.analysis.render import Progress, wants_color
+        from dockdrift.render import report as report_render
+        from dockdrift.render.base import Progress, wants_color
 
         if load.reads_rollups(engine, flt):
-            print("dockdrift report: the window lies before the raw exchanges (pruned): counts "
-                  "come from the daily rollups, whole days, without error texts or example "
-                  "paths", file=sys.stderr)
-        try:
-            with Progress("opening the capture") as progress:
-                report = load_report(engine, flt, args.against, progress, observed)
-                report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
-                progress.update(f"rendering {args.format}")
-                if args.format == "text":
-                    text = report_render.to_text(report, args.output is None and wants_color())
-                else:
-                    text = report_render.FORMATS[args.format](report)
-        except AgainstError as exc:
-            raise UsageError(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise read_error(args.db, exc) from None
+            print("dockdrift report: the window reaches into pruned history: the counts of "
+                  "pruned days come from the daily rollups, whole days, without error texts or "
+                  "example paths; the rest from the raw exchanges", file=sys.stderr)
+        # AgainstError and database errors: dockdrift.errors.user_error, in cli.main
+        with Progress("opening the capture") as progress:
+            report = load_report(engine, flt, args.against, progress, observed)
+            report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
+            progress.update(f"rendering {args.format}")
+            if args.format == "text":
+                text = report_render.to_text(report, args.output is None and wants_color())
+            else:
+                text = report_render.FORMATS[args.format](report)
     finally:
         engine.dispose()
     write_output(text, args.output)

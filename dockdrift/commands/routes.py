@@ -128,7 +128,7 @@ def select(df: pd.DataFrame, method: str | None, route: str | None,
 
 
 def render_table(df: pd.DataFrame, fmt: str, title: str) -> str:
-    from dockdrift.analysis import render
+    from dockdrift.render import base as render
 
     headers, rows = list(df.columns), df.astype(str).values.tolist()
     if fmt == "json":
@@ -138,15 +138,16 @@ def render_table(df: pd.DataFrame, fmt: str, title: str) -> str:
     if fmt == "markdown":
         return f"# {title}\n\n{render.md_table(headers, rows)}\n"
     if fmt == "html":
-        return render.html_page(title, [("", render.html_table(headers, rows))],
-                                subtitle=f"{len(rows)} routes")
+        from dockdrift.render.html import page
+
+        return page("table.html", title, f"{len(rows)} routes", headers=headers, rows=rows)
     return f"{title}\n\n{render.text_table([h.upper() for h in headers], rows)}\n"
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dockdrift.analysis.render import write_output
+    from dockdrift.render.base import write_output
 
     kind, version = _parse_table(args.table) if args.table else (
         ("seed", SEED) if args.version == SEED else ("spec", args.version))

@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 
-from dockdrift.db.engine import make_engine, to_url
 from dockdrift.errors import UsageError
 
 
@@ -56,17 +55,18 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dockdrift.db.engine import make_engine, open_existing, to_url
     from dockdrift.db.shipping import count_rows, import_store
 
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
-    into = make_engine(args.into)
     target_url = to_url(args.into)
-    sources = []
+    sources = []  # every source opened (never created) before the --into store is made
     for src in args.sources:
         if to_url(src) == target_url:
             raise UsageError(f"{src} is the --into store itself: name another source")
-        sources.append((src, make_engine(src, create=False)))
+        sources.append((src, open_existing(src)))
+    into = make_engine(args.into)
     total_added = 0
     for name, engine in sources:
         progress = Progress(name, count_rows(engine), not args.quiet)

@@ -13,7 +13,6 @@ import argparse
 import sys
 from datetime import datetime
 
-from dockdrift.db.engine import make_engine
 from dockdrift.errors import UsageError
 
 
@@ -27,13 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dockdrift.analysis.timeparse import parse_time
+    from dockdrift.db.engine import open_existing
     from dockdrift.db.rollup import prune
 
     try:
         before = parse_time(args.before, now=datetime.utcnow())
     except ValueError as exc:
         raise UsageError(f"--before: {exc}") from None
-    engine = make_engine(args.db)
+    engine = open_existing(args.db, tables=True)
     try:
         result = prune(engine, before)
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dockdrift.db.engine import make_engine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dockdrift.db.engine import open_existing
     from dockdrift.db.rollup import rollup
 
-    engine = make_engine(args.db)
+    engine = open_existing(args.db, tables=True)
     try:
         result = rollup(engine)
     finally:

@@ -53,6 +53,21 @@ def list_ours(ctx: Ctx, kind: str) -> list[str]:
 def sweep(ctx: Ctx) -> Sweep:
     """Remove every object of the run; then list again and report what is left."""
     ctx.case, out = "cleanup", Sweep()
+    for _ in range(2):  # again when something is left: a request cut off by Ctrl-C (a create
+        # the daemon was still working on) can make its object after the first listing
+        _remove_all(ctx, out)
+        out.left = []
+        for kind in KINDS:
+            try:
+                out.left += [f"{kind[:-1]} {n}" for n in list_ours(ctx, kind)]
+            except SetupFailed as exc:
+                out.left.append(f"{kind}: cannot list ({exc})")
+        if not out.left:
+            break
+    return out
+
+
+def _remove_all(ctx: Ctx, out: Sweep) -> None:
     for kind in KINDS:
         try:
             names = list_ours(ctx, kind)
@@ -65,12 +80,6 @@ def sweep(ctx: Ctx) -> Sweep:
                 out.removed[kind] += _remove(ctx, kind, _escape(name), query)
             except SetupFailed:
                 pass  # listed again below
-    for kind in KINDS:
-        try:
-            out.left += [f"{kind[:-1]} {n}" for n in list_ours(ctx, kind)]
-        except SetupFailed as exc:
-            out.left.append(f"{kind}: cannot list ({exc})")
-    return out
 
 
 def _escape(name: str) -> str:

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockdrift.errors import UsageError
-from dockdrift.upstream import context, ssh
-from dockdrift.upstream.tls import DOCKER_TLS_PORT, TlsFiles, config_dir, from_cert_path
+
+if TYPE_CHECKING:  # context, ssh and tls import asyncio and ssl: only when a capture starts
+    from dockdrift.upstream import ssh
+    from dockdrift.upstream.tls import TlsFiles
 
 DEFAULT_UPSTREAM = "unix:///var/run/docker.sock"
 DOCKER_TCP_PORT = 2375
@@ -65,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace, environ: dict[str, str]) -> Upstream:
     """Flags + environment + context store -> the upstream (UsageError says what to do)."""
+    from dockdrift.upstream import context
+
     explicit_tls = bool(args.tls or args.tls_verify or args.cert_path)
     if args.upstream and args.context:
         raise UsageError("conflicting options: give either --upstream or --context, not both "
@@ -92,6 +96,8 @@ def resolve(args: argparse.Namespace, environ: dict[str, str]) -> Upstream:
 
 def _tls_from(args: argparse.Namespace, environ: dict[str, str], text: str,
               explicit: bool) -> TlsFiles | None:
+    from dockdrift.upstream.tls import config_dir, from_cert_path
+
     verify = bool(args.tls_verify or environ.get("DOCKER_TLS_VERIFY"))
     wanted = verify or bool(args.tls or environ.get("DOCKER_TLS"))
     if not text.startswith("tcp://") and "://" in text:
@@ -114,18 +120,22 @@ def _tls_from(args: argparse.Namespace, environ: dict[str, str], text: str,
 
 
 def _with(up: Upstream, text: str) -> Upstream:
+    from dockdrift.upstream import ssh
+
     if text.startswith("ssh://"):
         return Upstream(text, up.source, None, ssh.parse(text, up.source))
     return up
 
 
 def default_port(up: Upstream) -> int:
+    from dockdrift.upstream.tls import DOCKER_TLS_PORT
+
     return DOCKER_TLS_PORT if up.tls is not None else DOCKER_TCP_PORT
 
 
 def preflight(up: Upstream, endpoint: Any) -> str | None:
     """Check the remote daemon once: UsageError for what cannot work, else a warning or None."""
-    from dockdrift.upstream import tls
+    from dockdrift.upstream import ssh, tls
 
     if up.ssh is not None:
         ssh.preflight(up.ssh)
