@@ -155,6 +155,11 @@ def build_row(*, method: str, raw_target: bytes, started: float, ended: float | 
         "stream_error": stream_error(stream_error_text, m.route),
         "stream_error_count": stream_error_count,
         "exit_code": exit_code,
+        # every other column too: db.writer's SQLite fast path needs them all (else it
+        # falls back to SQLAlchemy Core's slower executemany)
+        "uid": None, "request_shape": None, "response_shape": None,
+        "client_name": None, "client_version": None, "peer_pid": None, "peer_uid": None,
+        "peer_process": None, "peer_exe": None,
     }
 
 
