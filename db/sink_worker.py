@@ -202,6 +202,11 @@ def serve(inp: BinaryIO, out: BinaryIO) -> int:
         worker.write(stopping=True)
     if clean:
         worker.forget_session()
+    # Close the store before saying goodbye: SQLite folds its WAL into the database file when
+    # the last connection closes, so the capture is whole in one file (a copy of the .sqlite
+    # alone holds every row) once the proxy reports it stopped; os._exit below would skip it.
+    worker.engine.dispose()
+    if clean:
         write_frame(out, ("bye",))
     return 0
 
