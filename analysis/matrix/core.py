@@ -38,10 +38,11 @@ ROW_KEYS = ["method", "route", "case"]
 ROW_COLUMNS = ROW_KEYS + ["handler", "verdict", "agree", "seen_by", "only_in", "not_seen_by",
                           "differences", "observed", "documented", "undocumented", "tables",
                           "documented_absent", "stream_errors", "exit_codes",
-                          "shape_differences"]
+                          "shape_differences", "shapes_agree"]
 JSON_KEYS = ["method", "route", "case", "handler", "observed", "documented", "agree", "verdict",
              "seen_by", "only_in", "not_seen_by", "differences", "undocumented", "tables",
-             "documented_absent", "stream_errors", "exit_codes", "shape_differences"]
+             "documented_absent", "stream_errors", "exit_codes", "shape_differences",
+             "shapes_agree"]
 RANK = {"differ": 0, "agree": 1, "only_in": 2}
 
 
@@ -201,6 +202,7 @@ def _row(key: tuple, group: dict, implementations: list[str], docs: dict) -> dic
         "stream_errors": {k: s["errors"] for k, s in sides.items()},
         "exit_codes": {k: s["exits"] for k, s in sides.items()},
         "shape_differences": {},  # analysis.shapes.matrix fills it: {"200 .Field": {label: types}}
+        "shapes_agree": True,  # False when the bodies' fields or types differed (a shape verdict)
     }
 
 

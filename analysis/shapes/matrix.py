@@ -3,8 +3,10 @@ it sent different fields or types (per status, probe case by probe case), and it
 
 `attach(matrix, shapes)` fills each row's `shape_differences` (`{"200 [].Labels": {label:
 types}}`, only fields where two or more of the matrix's implementations answered that status
-with different type sets), turns such rows from `agree` to `differ` with `shapes` among their
-`differences`, and recounts the summary and the pairs. A store without shapes: the same matrix.
+with different type sets), turns such rows' `verdict` to `differ` with `shapes` among their
+`differences`, and recounts the summary and the pairs. A row's `agree` keeps its meaning (the
+codes, exit statuses and in-stream errors agree: users' scripts read it); `shapes_agree` says
+whether the bodies did. A store without shapes: the same matrix.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ def attach(m: Matrix, shapes: ShapeReport) -> Matrix:
             if len({tuple(t) for t in mine.values()}) > 1:  # two of this row's differ
                 diffs[name] = mine
         r["shape_differences"] = diffs
+        r["shapes_agree"] = not diffs
         if diffs and r["verdict"] != "only_in":
-            r["verdict"], r["agree"] = "differ", False
+            r["verdict"] = "differ"
             r["differences"] = [*r["differences"], "shapes"]
     records.sort(key=_sort_key)
     rows = m.rows.__class__(records, columns=m.rows.columns, dtype=object)
