@@ -32,18 +32,10 @@ def peer_uid(peer: object, local: object) -> int | None:
     """
     if not (isinstance(peer, tuple) and isinstance(local, tuple)):
         return None
-    client, server = f":{peer[1]:04X}", f":{local[1]:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f, None)
-                for line in f:
-                    fields = line.split()
-                    if fields[1].endswith(client) and fields[2].endswith(server):
-                        return int(fields[7])
-        except OSError:
-            continue
-    return None
+    from dockdrift.peers import tcp_entry
+
+    found = tcp_entry(int(peer[1]), int(local[1]))
+    return found[0] if found else None
 
 
 def same_user(peer: object, local: object) -> bool:

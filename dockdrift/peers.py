@@ -66,7 +66,7 @@ def from_unix_socket(sock: socket.socket) -> Peer | None:
     return describe_process(pid, uid) if pid > 0 else Peer(None, uid, None, None)
 
 
-def _tcp_entry(peer_port: int, local_port: int) -> tuple[int, int] | None:
+def tcp_entry(peer_port: int, local_port: int) -> tuple[int, int] | None:
     """(uid, inode) of the client end (local = peer_port, remote = local_port), else None."""
     client, server = f":{peer_port:04X}", f":{local_port:04X}"
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -103,7 +103,7 @@ def _holder(inode: int) -> int | None:
 
 def loopback_tcp(peer: tuple, local: tuple) -> Peer | None:
     """The process at the other end of a loopback TCP connection, where /proc tells it."""
-    found = _tcp_entry(int(peer[1]), int(local[1]))
+    found = tcp_entry(int(peer[1]), int(local[1]))
     if found is None:
         return None
     uid, inode = found
