@@ -72,7 +72,9 @@ class Clients:
     clients: list[Client]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"clients": [c.to_dict() for c in self.clients]}
+        from dockdrift.db.version import version_info
+
+        return {"clients": [c.to_dict() for c in self.clients], "dockdrift": version_info()}
 
 
 def _iso(t: datetime | None) -> str | None:

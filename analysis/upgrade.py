@@ -18,6 +18,7 @@ from typing import Any
 
 from dockdrift.analysis.clients import Client, Clients
 from dockdrift.db.routes import route_shape
+from dockdrift.db.version import version_info
 from dockdrift.db.upgrade_targets import Target, api_key
 
 EXAMPLES = 5
@@ -57,7 +58,8 @@ class Upgrade:
         t = self.target
         return {"to": t.name, "min_api_version": t.min_api, "max_api_version": t.max_api,
                 "enforced": t.enforced, "documentation": self.documentation,
-                "source": t.source, "clients": [v.to_dict() for v in self.verdicts]}
+                "source": t.source, "clients": [v.to_dict() for v in self.verdicts],
+                "dockdrift": version_info()}
 
 
 def normalize(method: str, route: str) -> tuple[str, str]:
