@@ -27,6 +27,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from dockdrift.db.overflow import refuse, taken
+
 log = logging.getLogger("dockdrift.writer")
 _LEN = struct.Struct(">I")
 _STOP, _WAKE, _FLUSH = ("s",), ("w",), ("f",)
@@ -88,22 +90,12 @@ class ProcessWriter:
     def submit(self, fields: tuple) -> bool:
         """Queue one finished exchange (db.exchange.Exchange's fields after `seq`)."""
         if len(self._unacked) >= self.max_queue:
-            self._overflowing = True
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                self._on_error(f"dockdrift: store queue full ({self.max_queue} rows waiting,"
-                               f" last error: {self.last_error}); {self.dropped} exchanges NOT "
-                               "recorded so far")
-            return False
+            return refuse(self)
         self._seq += 1
         item = ("r", self._seq, fields)
         self._unacked.append(item)
         self._queue.put(item)
-        if self._overflowing:
-            self._overflowing = False
-            self._on_error(f"dockdrift: store queue has room again; {self.dropped} exchanges "
-                           "NOT recorded so far")
-        return True
+        return taken(self)
 
     def block(self, key: int, side: int, body: tuple, data: bytes) -> bool:
         """Queue bytes of a body for the extractors; False (block not taken) when the writer

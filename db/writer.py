@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockdrift.db.models import Exchange
+from dockdrift.db.overflow import refuse, taken
 
 log = logging.getLogger("dockdrift.writer")
 
@@ -62,19 +63,9 @@ class BatchWriter:
     # -- producer side (event loop): must never block -----------------------------------
     def submit(self, row: dict[str, Any]) -> bool:
         if self._queue.qsize() >= self.max_queue:
-            self._overflowing = True
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                self._on_error(f"dockdrift: store queue full ({self.max_queue} rows waiting,"
-                               f" last error: {self.last_error}); {self.dropped} exchanges NOT "
-                               "recorded so far")
-            return False
+            return refuse(self)
         self._queue.put(row)
-        if self._overflowing:
-            self._overflowing = False
-            self._on_error(f"dockdrift: store queue has room again; {self.dropped} exchanges "
-                           "NOT recorded so far")
-        return True
+        return taken(self)
 
     def pending(self) -> int:
         return self._queue.qsize()
@@ -183,3 +174,4 @@ def _sqlite_insert(conn: Connection, batch: list[dict[str, Any]]) -> None:
         _core_insert(conn, batch)
         return
     conn.exec_driver_sql(_SQLITE_INSERT, rows)
+
