@@ -84,11 +84,15 @@ if ! answers; then
   write_config
   chroot_mount "$root"
   # A clean environment: nothing of the host's (TMPDIR, XDG_RUNTIME_DIR) leaks into the root.
-  (cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-     CONTAINERS_STORAGE_CONF=/etc/dockdrift/storage.conf CONTAINERS_CONF=/etc/dockdrift/containers.conf \
-     PODMAN_IGNORE_CGROUPSV1_WARNING=1 \
-     setsid nohup chroot "$root" /usr/bin/podman system service --time=0 "$tcp" \
-     </dev/null >"$dir/service.log" 2>&1 & echo $! >"$dir/podman.pid")
+  # The redirections cover the whole background job and `exec` leaves no shell between it and
+  # podman: a shell left holding this script's stdout kept `line=$(podman5-up.sh)` in
+  # servers-up.sh waiting for as long as podman ran (the CI run that never finished).
+  ( cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      CONTAINERS_STORAGE_CONF=/etc/dockdrift/storage.conf CONTAINERS_CONF=/etc/dockdrift/containers.conf \
+      PODMAN_IGNORE_CGROUPSV1_WARNING=1 \
+      setsid nohup chroot "$root" /usr/bin/podman system service --time=0 "$tcp" \
+  ) </dev/null >"$dir/service.log" 2>&1 &
+  echo $! >"$dir/podman.pid"
   wait_until "$wait_s" answers \
     || { log_tail "$dir/service.log"; fail "podman system service in $root did not answer on $tcp within ${wait_s}s"; }
 fi

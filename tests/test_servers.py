@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,37 @@ def test_podman5_down_leaves_no_mount_and_purges(tmp_path):
     assert down.returncode == 0, down.stderr
     assert _mounts_under(root) == [] and not (tmp_path / "p5").exists()
     assert os.path.exists("/dev/null") and os.path.isdir("/proc/self")
+
+
+def test_podman5_up_returns_while_podman_runs():
+    """servers-up.sh reads each script's stdout through a pipe (`line=$(podman5-up.sh)`); a shell
+    left between the script and its backgrounded podman held that pipe, and the first CI run
+    that had to start Podman 5.8 waited on it until its time ran out. Restarting the real
+    server through the same path must return, and no process of the server may hold the pipe."""
+    need(os.geteuid() == 0, "root is needed to restart Podman 5.8")
+    host = implementation_host("podman5")
+    need(host == IMPLEMENTATIONS["podman5"].default,
+         "Podman 5.8 is not the one scripts/podman5-up.sh starts (DOCKDRIFT_PODMAN5_TCP is set)")
+    down = subprocess.run([str(ROOT / "scripts" / "podman5-down.sh")],
+                          capture_output=True, text=True, timeout=180)
+    assert down.returncode == 0, down.stderr
+    try:
+        up = subprocess.run([str(ROOT / "scripts" / "servers-up.sh"), "podman5"],
+                            capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"servers-up.sh podman5 did not return within 180 s: {e.stdout!r}")
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.startswith("podman5: export DOCKER_HOST=" + host)
+    pid = int((Path(os.environ.get("DOCKDRIFT_PODMAN5_DIR", "/tmp/dockdrift-podman5"))
+               / "podman.pid").read_text())
+    assert _std_streams_are_files(pid), f"podman ({pid}) writes to a pipe or terminal"
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"podman")
+
+
+def _std_streams_are_files(pid: int) -> bool:
+    """stdin, stdout and stderr of `pid` are files (a log, /dev/null), not a pipe of a caller."""
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in (0, 1, 2)]
+    return not any(t.startswith(("pipe:", "/dev/pts", "/dev/tty")) for t in targets)
 
 
 def _mounts_under(path) -> list[str]:
