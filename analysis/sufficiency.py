@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, select
 from dockdrift.analysis.load import Filter, time_bounds
 from dockdrift.db.models import Exchange
 
-EXIT_NOT_ENOUGH_DATA = 3
 _FLAGS = ("target", "method", "route")
 
 

@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from dockdrift.errors import user_error
+from dockdrift.errors import EXIT_INTERRUPTED, user_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.commands.capture", "record live Docker API traffic through a proxy"),
@@ -24,17 +24,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shapes": ("dockdrift.commands.shapes", "body shapes (fields and JSON types) per "
                "implementation and against the documentation"),
     "routes": ("dockdrift.commands.routes", "print the documented tables"),
-    "tables": ("dockdrift.tables_cli", "regenerate or extend the documented tables"),
+    "tables": ("dockdrift.commands.tables", "regenerate or extend the documented tables"),
     "addon-path": ("dockdrift.commands.addon_path", "print the recorder addon's path (mitmdump -s)"),
-    "import": ("dockdrift.fleet.import_cli", "copy captures into a fleet store, idempotently"),
-    "rollup": ("dockdrift.fleet.rollup_cli", "count complete days into daily rollups"),
-    "prune": ("dockdrift.fleet.prune_cli", "delete raw rows the daily rollups cover"),
-    "probe": ("dockdrift.probe.cli", "send a fixed set of safe test requests and record them"),
+    "import": ("dockdrift.commands.import_captures", "copy captures into a fleet store, idempotently"),
+    "rollup": ("dockdrift.commands.rollup", "count complete days into daily rollups"),
+    "prune": ("dockdrift.commands.prune", "delete raw rows the daily rollups cover"),
+    "probe": ("dockdrift.commands.probe", "send a fixed set of safe test requests and record them"),
     "clients": ("dockdrift.commands.clients", "who calls the Docker API: client, process, "
                 "API versions, routes"),
     "upgrade": ("dockdrift.commands.upgrade", "which recorded clients an upgrade would "
                 "break (API floor, removed routes)"),
-    "allowlist": ("dockdrift.allowlist.cli", "turn what was recorded into a Docker socket "
+    "allowlist": ("dockdrift.commands.allowlist", "turn what was recorded into a Docker socket "
                   "allowlist (HAProxy, socket-proxy, JSON for capture --enforce)"),
 }
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         print(f"dockdrift {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the one place errors become exit codes (dockdrift.errors)

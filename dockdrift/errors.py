@@ -12,7 +12,14 @@ import sys
 
 from dockdrift.db.errors import UsageError
 
-__all__ = ["UsageError", "read_error", "user_error"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_NOT_ENOUGH_DATA", "EXIT_USAGE",
+           "UsageError", "read_error", "user_error"]
+
+# The exit-code contract (docs/exit-codes.md), named once for every command.
+EXIT_FINDINGS = 1         # drift, undocumented codes, refused clients found
+EXIT_USAGE = 2            # usage or input error: one line on stderr
+EXIT_NOT_ENOUGH_DATA = 3  # not enough data to decide (--allow-empty: 0)
+EXIT_INTERRUPTED = 130    # Ctrl-C: what was committed stays
 
 
 def read_error(db: str, exc: BaseException) -> UsageError:

@@ -9,7 +9,7 @@ TYPE_CHECKING included), so nothing is imported and the check takes well under a
             upstream, probe, peers, tap        process never loads pandas)
   shared    errors, version, endpoint          leaves for the proxy side, renderers, commands
   render    dockdrift.render, allowlist output over analysis: a typed result in, text out
-  commands  dockdrift.commands, dockdrift.cli, every `*_cli` / `cli` module: on top
+  commands  dockdrift.commands (one module per command), dockdrift.cli: on top
 """
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ LAYERS = {
     "dockdrift.allowlist": "render",  # the package: its generators (haproxy, render)
     "dockdrift.commands": "commands",
     "dockdrift.cli": "commands",
-    "dockdrift.tables_cli": "commands",
-    "dockdrift.fleet": "commands",
-    "dockdrift.probe.cli": "commands",
-    "dockdrift.allowlist.cli": "commands",
 }
 # What each layer may import (besides itself).
 ALLOWED = {

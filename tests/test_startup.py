@@ -16,7 +16,7 @@ from conftest import VENV_BIN
 from dockdrift.cli import COMMANDS
 
 DOCKDRIFT = str(VENV_BIN / "dockdrift")
-HEAVY = {"sqlalchemy", "pandas", "numpy", "matplotlib", "mitmproxy"}
+HEAVY = {"sqlalchemy", "pandas", "numpy", "matplotlib", "mitmproxy", "rich"}
 
 
 def imported(*argv: str) -> set[str]:

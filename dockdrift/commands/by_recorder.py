@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING
 
 from dockdrift.db.dimensions import DIMENSIONS
-from dockdrift.errors import UsageError
+from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -43,8 +43,6 @@ def check_format(fmt: str, allowed: tuple[str, ...] = BY_FORMATS, by: str = "rec
 def not_enough(command: str, reasons: list[str], allow_empty: bool) -> int:
     """Print each shortfall on stderr (as the plain commands do); 3 unless allow_empty."""
     import sys
-
-    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
 
     for reason in reasons:
         print(f"dockdrift {command}: not enough data: {reason}", file=sys.stderr)
@@ -103,7 +101,7 @@ def report_sections(engine: Engine, flt: Filter, against: str, fmt: str, min_tot
             texts.append(f"{head}\n\n{body}")
     unnamed = None in names
     enough = not_enough("report", short, allow_empty)  # printed even when code 1 wins
-    code = 1 if undocumented else enough
+    code = EXIT_FINDINGS if undocumented else enough
     if fmt == "json":
         return json.dumps({"by": by, "sections": docs,
                            f"unnamed_{by}_rows": unnamed}, indent=2) + "\n", code
@@ -153,7 +151,7 @@ def drift_sections(args, now, by: str = "recorder") -> tuple[str, int]:  # noqa:
             if b_engine is not engine:
                 b_engine.dispose()
     enough = not_enough("drift", short, args.allow_empty)
-    code = 1 if findings else enough
+    code = EXIT_FINDINGS if findings else enough
     if args.format == "json":
         return json.dumps({"by": by, "findings": findings, "sections": sections},
                           indent=2, default=str) + "\n", code

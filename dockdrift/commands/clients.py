@@ -17,10 +17,9 @@ from pathlib import Path
 from dockdrift.render.base import write_output
 from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.basics import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import EXIT_NOT_ENOUGH_DATA, UsageError, read_error
 
 FORMATS = ["text", "markdown", "html", "json"]
-EXIT_NOT_ENOUGH_DATA = 3
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

@@ -70,7 +70,7 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
     """
     import sys
 
-    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+    from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA
 
     for s in result["insufficient"]:
         print(f"dockdrift drift: not enough data: {s['reason']}", file=sys.stderr)
@@ -78,7 +78,7 @@ def exit_code(result: dict, args: argparse.Namespace, saved_skipped: bool = Fals
         print("dockdrift drift: run not saved (its current window cannot serve as the next "
               "baseline); --since-last-run starts from the last saved run again", file=sys.stderr)
     if result["findings"]:
-        return 1
+        return EXIT_FINDINGS
     if result["insufficient"] and not args.allow_empty:
         return EXIT_NOT_ENOUGH_DATA
     return 0

@@ -34,7 +34,7 @@ from dockdrift.commands.options import (
     filter_from_args,
 )
 from dockdrift.db.basics import DEFAULT_DB
-from dockdrift.errors import UsageError
+from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA, UsageError
 
 if TYPE_CHECKING:
     from dockdrift.analysis.matrix.core import Matrix
@@ -51,7 +51,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 FORMATS = ["text", "markdown", "html", "csv", "json", "seed"]
 AGAINST = "own|seed|spec|spec:VERSION|podman|podman:VERSION"  # analysis.against
-NOT_ENOUGH = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -126,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     write_output(text, args.output)
-    return 1 if m.has_differences else 0
+    return EXIT_FINDINGS if m.has_differences else 0
 
 
 def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
@@ -139,4 +138,4 @@ def _not_enough(m: Matrix, args: argparse.Namespace) -> int:
         write_output(_render(m, args), args.output)
     print(f"dockdrift matrix: {why}" + ("" if args.allow_empty else
                                         " (exit 3; --allow-empty exits 0)"), file=sys.stderr)
-    return 0 if args.allow_empty else NOT_ENOUGH
+    return 0 if args.allow_empty else EXIT_NOT_ENOUGH_DATA

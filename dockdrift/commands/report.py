@@ -82,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
         # GIL, so on a large capture the imports cost no wall time.
         observed = background(load.observed_counts, engine, flt)
         from dockdrift.render import report as report_render
-        from dockdrift.render.base import Progress, wants_color
+        from dockdrift.render.base import wants_color
+        from dockdrift.render.progress import Spinner
 
         if load.reads_rollups(engine, flt):
             print("dockdrift report: the window reaches into pruned history: the counts of "
                   "pruned days come from the daily rollups, whole days, without error texts or "
                   "example paths; the rest from the raw exchanges", file=sys.stderr)
         # AgainstError and database errors: dockdrift.errors.user_error, in cli.main
-        with Progress("opening the capture") as progress:
+        with Spinner("opening the capture") as progress:
             report = load_report(engine, flt, args.against, progress, observed)
             report.summary["insufficient"] = _shortfalls(engine, args, flt, report)
             progress.update(f"rendering {args.format}")
@@ -118,11 +119,11 @@ def exit_code(report: Report, allow_empty: bool = False) -> int:
     matched to decide (unless allow_empty), else 0."""
     import sys
 
-    from dockdrift.analysis.sufficiency import EXIT_NOT_ENOUGH_DATA
+    from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA
 
     short = report.summary.get("insufficient") or []
     for s in short:
         print(f"dockdrift report: not enough data: {s['reason']}", file=sys.stderr)
     if report.has_undocumented:
-        return 1
+        return EXIT_FINDINGS
     return EXIT_NOT_ENOUGH_DATA if short and not allow_empty else 0

@@ -25,10 +25,9 @@ from pathlib import Path
 from dockdrift.render.base import write_output
 from dockdrift.commands.options import add_filter_arguments, make_filter
 from dockdrift.db.basics import DEFAULT_DB
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA, UsageError, read_error
 
 FORMATS = ["text", "markdown", "html", "json"]
-NOT_ENOUGH = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"dockdrift shapes: not enough data: {n} answers with a recorded body shape "
               f"matched, --min-total is {args.min_total}"
               + ("" if args.allow_empty else " (exit 3; --allow-empty exits 0)"), file=sys.stderr)
-        return 0 if args.allow_empty else NOT_ENOUGH
-    return 1 if report.has_findings else 0
+        return 0 if args.allow_empty else EXIT_NOT_ENOUGH_DATA
+    return EXIT_FINDINGS if report.has_findings else 0

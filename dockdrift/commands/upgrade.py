@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dockdrift.commands.clients import EXIT_NOT_ENOUGH_DATA, add_common, load
+from dockdrift.commands.clients import add_common, load
 from dockdrift.render.base import write_output
-from dockdrift.errors import UsageError, read_error
+from dockdrift.errors import EXIT_FINDINGS, EXIT_NOT_ENOUGH_DATA, UsageError, read_error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -104,4 +104,4 @@ def run(args: argparse.Namespace) -> int:
                     lambda kind, version: for_implementation(kind, version, None).max_api,
                     field_changes(args, target))
     write_output(UPGRADE_FORMATS[args.format](result), args.output)
-    return 1 if result.breaks else 0
+    return EXIT_FINDINGS if result.breaks else 0

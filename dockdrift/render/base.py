@@ -1,18 +1,17 @@
 """Generic rendering helpers shared by every renderer and command.
 
 Nothing here knows what a report is: ANSI colour, plain-text and Markdown tables, CSV, JSON,
-a progress line, and writing a command's output. HTML is dockdrift.render.html's (templates).
+and writing a command's output. Progress is dockdrift.render.progress's, HTML
+dockdrift.render.html's (templates).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
@@ -33,29 +32,27 @@ def color(text: str, code: str | None, enabled: bool = True) -> str:
     return f"\x1b[{ANSI.get(code, code)}m{text}\x1b[0m"
 
 
-def visible_len(text: str) -> int:
-    """Length on screen (ANSI escapes take no room)."""
-    out, skip = 0, False
-    for ch in text:
-        if ch == "\x1b":
-            skip = True
-        elif skip and ch == "m":
-            skip = False
-        elif not skip:
-            out += 1
-    return out
-
-
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A left-aligned, space-padded table; cells may already contain ANSI colour."""
-    rows = [list(map(str, r)) for r in rows]
-    widths = [max([len(h)] + [visible_len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        cells = [c + " " * (w - visible_len(c)) for c, w in zip(r, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    """A left-aligned table drawn by rich (imported here: only text output pays for it); cells
+    may carry ANSI colour, which is kept. Never wrapped: a pipe gets the whole rows."""
+    from rich.box import Box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=Box("    \n    \n -  \n    \n    \n    \n    \n    \n"),
+                  show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="")
+    for header in headers:
+        table.add_column(header, no_wrap=True, overflow="ignore")
+    colored = False
+    for row in rows:
+        cells = [str(c) for c in row]
+        colored = colored or any("\x1b[" in c for c in cells)
+        table.add_row(*(Text.from_ansi(c) for c in cells))
+    out = io.StringIO()
+    Console(file=out, width=1 << 16, force_terminal=colored, color_system="standard" if colored
+            else None, highlight=False, emoji=False, markup=False).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
 def md_escape(text: object) -> str:
@@ -80,44 +77,6 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def to_json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
-
-
-class Progress:
-    """A spinner line on stderr while something slow runs; silent when stderr is not a tty.
-
-    >>> with Progress("loading") as p:
-    ...     p.update("comparing")
-    """
-
-    def __init__(self, message: str, stream: IO[str] | None = None, interval: float = 0.1):
-        self.stream = stream or sys.stderr
-        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.message, self.interval = message, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def update(self, message: str) -> None:
-        self.message = message
-
-    def _spin(self) -> None:
-        for frame in itertools.cycle("|/-\\"):
-            if self._stop.wait(self.interval):
-                break
-            self.stream.write(f"\r\x1b[2K{frame} {self.message}…")
-            self.stream.flush()
-
-    def __enter__(self) -> Progress:
-        if self.enabled:
-            self._thread = threading.Thread(target=self._spin, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from dockdrift.errors import UsageError
+from dockdrift.render.progress import Bar, on_terminal
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,31 +27,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-class Progress:
-    """A progress bar on stderr when it is a terminal; otherwise a line every 10%."""
+class Lines:
+    """Off a terminal (cron, CI logs): one line per 10% of a source instead of a bar."""
 
-    def __init__(self, name: str, total: int, enabled: bool) -> None:
-        self.name, self.total, self.done = name, max(total, 1), 0
-        self.tty = enabled and sys.stderr.isatty()
-        self.enabled = enabled
-        self._next_line, self._last = 0.1, 0.0
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.done, self._next = name, max(total, 1), 0, 0.1
 
-    def __call__(self, n: int) -> None:
+    def advance(self, n: int) -> None:
         self.done += n
         share = min(self.done / self.total, 1.0)
-        if self.tty and (time.monotonic() - self._last > 0.2 or share >= 1.0):
-            bar = "#" * int(share * 30)
-            sys.stderr.write(f"\r\x1b[K{self.name} [{bar:<30}] {share:4.0%} "
-                             f"{self.done}/{self.total} rows")
-            sys.stderr.flush()
-            self._last = time.monotonic()
-        elif self.enabled and not self.tty and share >= self._next_line:
+        if share >= self._next:
             print(f"{self.name}: {share:.0%} ({self.done}/{self.total} rows)", file=sys.stderr)
-            self._next_line = (int(share * 10) + 1) / 10
+            self._next = (int(share * 10) + 1) / 10
 
-    def end(self) -> None:
-        if self.tty:
-            sys.stderr.write("\r\x1b[K")
+    def close(self) -> None:
+        pass
+
+
+def progress_for(name: str, total: int, quiet: bool) -> Bar | Lines | None:
+    if quiet:
+        return None
+    return Bar(name, total, unit="rows") if on_terminal(sys.stderr) else Lines(name, total)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
     into = make_engine(args.into)
     total_added = 0
     for name, engine in sources:
-        progress = Progress(name, count_rows(engine), not args.quiet)
+        progress = progress_for(name, count_rows(engine), args.quiet)
         try:
-            result = import_store(engine, into, name=name, progress=progress, batch=args.batch)
+            result = import_store(engine, into, name=name, batch=args.batch,
+                                  progress=progress.advance if progress else None)
         finally:
-            progress.end()
+            if progress:
+                progress.close()
             engine.dispose()
         total_added += result.added
         print(f"dockdrift import: {name}: {result.read} exchanges read, {result.added} added, "

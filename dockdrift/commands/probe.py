@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dockdrift.errors import UsageError
+from dockdrift.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,5 +124,5 @@ def report(run, db: str) -> int:
         print(f"dockdrift probe: {run.lost} exchanges could NOT be stored", file=err)
     if run.interrupted or run.aborted:
         print("dockdrift probe: interrupted", file=err)
-        return 130
-    return 1 if run.lost or (run.sweep is not None and run.sweep.left) else 0
+        return EXIT_INTERRUPTED
+    return EXIT_FINDINGS if run.lost or (run.sweep is not None and run.sweep.left) else 0
