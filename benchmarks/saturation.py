@@ -49,7 +49,12 @@ def start(name: str, workdir: Path) -> Setup:
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=ROOT)
-    _wait_port(port, proc, log)
+    try:
+        _wait_port(port, proc, log)
+    except BaseException:  # a setup that never answered leaves no mitmdump behind
+        proc.kill()
+        proc.wait()
+        raise
     return Setup(name, port, proc, db if name != "bare" else None)
 
 
@@ -116,12 +121,14 @@ def run(*, rounds: int = 5, duration: float = 10.0, streams: int = 2, mb: int = 
         loads: tuple[str, ...] = ("small", "stream"), setups: tuple[str, ...] = SETUPS,
         progress=lambda msg: None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="dockdrift-sat-"))
-    started = [start(n, workdir) for n in setups]
+    started: list[Setup] = []
     per: dict[str, dict[str, list[float]]] = {
-        s.name: {"small_rps": [], "small_cpu_us_per_req": [], "stream_mbps": [],
-                 "stream_cpu_ms_per_mb": [], "writer_cpu_us_per_req": [],
-                 "writer_cpu_ms_per_mb": []} for s in started}
+        name: {"small_rps": [], "small_cpu_us_per_req": [], "stream_mbps": [],
+               "stream_cpu_ms_per_mb": [], "writer_cpu_us_per_req": [],
+               "writer_cpu_ms_per_mb": []} for name in setups}
     try:
+        for name in setups:  # inside the try: a later setup failing stops the earlier ones
+            started.append(start(name, workdir))
         for k in range(rounds):
             for s in started:
                 assert s.proc is not None
