@@ -141,6 +141,34 @@ dockerd_up() {
   fi
 }
 
+# podman_config DIR RUNROOT GRAPHROOT TMP NETWORKS: DIR/storage.conf and DIR/containers.conf, a
+# private store (vfs) and config, paths as the podman that reads them sees them. Without the
+# ulimits every container fails here with "error setting rlimits" (Podman raises nofile/nproc
+# above what the sandbox allows); crun refuses this machine's hybrid cgroups: runc runs them.
+podman_config() {
+  mkdir -p "$1"
+  cat >"$1/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+runroot = "$2"
+graphroot = "$3"
+EOF
+  cat >"$1/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+netns = "none"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+tmp_dir = "$4"
+
+[network]
+network_config_dir = "$5"
+EOF
+}
+
 # mounts_under DIR: every mount point at or below DIR, deepest first (from /proc/self/mountinfo).
 mounts_under() {
   local d=${1%/}

@@ -8,6 +8,9 @@
 #      DOCKDRIFT_PODMAN_WAIT (seconds, default 60).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+me=podman-up
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 dir=${1:-${DOCKDRIFT_PODMAN_DIR:-/tmp/dockdrift-podman}}
 port=${DOCKDRIFT_PODMAN_TCP_PORT:-2395}
 wait_s=${DOCKDRIFT_PODMAN_WAIT:-60}
@@ -15,39 +18,15 @@ sock="unix://$dir/podman.sock"
 tcp="tcp://127.0.0.1:$port"
 mkdir -p "$dir"
 
-fail() { echo "podman-up: $*" >&2; exit 1; }
-log_tail() { [ -f "$1" ] && { echo "--- last lines of $1:" >&2; tail -25 "$1" >&2; }; return 0; }
 # A Podman answers the Docker API: its /version lists the component "Podman Engine".
 answers() { docker -H "$1" version --format '{{range .Server.Components}}{{.Name}};{{end}}' 2>/dev/null | grep -q 'Podman Engine'; }
-port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 command -v docker >/dev/null || fail "the docker CLI is not installed: apt-get install docker.io"
 command -v podman >/dev/null || fail "podman is not installed: apt-get install podman"
 
-# Private storage and config (see DESIGN.md): without the ulimits every container fails here
-# with "error setting rlimits" (Podman raises nofile/nproc above what the sandbox allows), and
-# crun (Podman's default runtime) refuses this machine's hybrid cgroups: runc runs them.
+# Private storage and config (see DESIGN.md and lib.sh's podman_config).
 export CONTAINERS_STORAGE_CONF="$dir/storage.conf" CONTAINERS_CONF="$dir/containers.conf"
-cat >"$CONTAINERS_STORAGE_CONF" <<EOF
-[storage]
-driver = "vfs"
-runroot = "$dir/run"
-graphroot = "$dir/storage"
-EOF
-cat >"$CONTAINERS_CONF" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-tmp_dir = "$dir/tmp"
-
-[network]
-network_config_dir = "$dir/networks"
-EOF
+podman_config "$dir" "$dir/run" "$dir/storage" "$dir/tmp" "$dir/networks"
 
 # start NAME URI: one `podman system service` (setsid + </dev/null: it outlives this script).
 start() {
@@ -63,7 +42,7 @@ wait_for() {
 }
 
 if ! answers "$tcp"; then
-  port_taken && fail "127.0.0.1:$port is taken by another process, not this podman ($dir): stop it, or set DOCKDRIFT_PODMAN_TCP_PORT (and DOCKDRIFT_PODMAN_TCP for the tests)"
+  port_taken "$port" && fail "127.0.0.1:$port is taken by another process, not this podman ($dir): stop it, or set DOCKDRIFT_PODMAN_TCP_PORT (and DOCKDRIFT_PODMAN_TCP for the tests)"
   start service-tcp "$tcp"
   wait_for service-tcp "$tcp"
 fi

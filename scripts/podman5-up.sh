@@ -51,30 +51,10 @@ make_root() {
   mv "$root.partial" "$root"
 }
 
-# Private storage and config inside the root (paths as seen from inside). The ulimits: Podman
-# raises nofile/nproc above what this sandbox allows ("error setting rlimits").
+# Private storage and config inside the root (paths as seen from inside).
 write_config() {
   mkdir -p "$root/etc/dockdrift/networks"
-  cat >"$root/etc/dockdrift/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-runroot = "/run/dockdrift"
-graphroot = "$graph"
-EOF
-  cat >"$root/etc/dockdrift/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-tmp_dir = "/var/tmp/dockdrift"
-
-[network]
-network_config_dir = "/etc/dockdrift/networks"
-EOF
+  podman_config "$root/etc/dockdrift" /run/dockdrift "$graph" /var/tmp/dockdrift /etc/dockdrift/networks
 }
 
 if ! answers; then
