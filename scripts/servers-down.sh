@@ -2,7 +2,9 @@
 # Stop what scripts/servers-up.sh started (the same NAMEs; default: all), each by its own pid
 # file or data directory, never by a process name: the dockerds (their containers and managed
 # containerd stop with them), the Podman services, Podman 5.8's mounts (scripts/podman5-down.sh)
-# and PostgreSQL. Data, images and downloaded packages are kept: the next start reuses them.
+# and PostgreSQL, and the TLS dockerd the remote tests start on demand (tls,
+# scripts/dockerd-tls-up.sh). Data, images and downloaded packages are kept: the next start
+# reuses them.
 # Usage: scripts/servers-down.sh [NAME...]   Honours the same DIR env overrides as the up-scripts.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +46,7 @@ stop_postgres() {  # DIR
   else "$bin/pg_ctl" -D "$1/data" -m fast stop >/dev/null; fi && echo "$me: stopped postgres ($1)"
 }
 
-all=(dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins postgres)
+all=(dockerd dockerd26 dockerd28 dockerd28floor podman podman5 plugins postgres tls)
 [ $# -gt 0 ] && all=("$@")
 rc=0
 for server in "${all[@]}"; do
@@ -56,6 +58,7 @@ for server in "${all[@]}"; do
     podman) stop_podman "${DOCKDRIFT_PODMAN_DIR:-/tmp/dockdrift-podman}" ;;
     podman5) "$here/podman5-down.sh" || rc=1 ;;
     plugins) ;;  # files only, nothing runs
+    tls) stop_dockerd "${DOCKDRIFT_TLS_DIR:-/tmp/dockdrift-tls}" "$server" ;;
     postgres) stop_postgres "${DOCKDRIFT_PG_DIR:-/tmp/dockdrift-postgres}" || rc=1 ;;
     *) echo "$me: no server named $server" >&2; exit 2 ;;
   esac
