@@ -33,25 +33,26 @@ def color(text: str, code: str | None, enabled: bool = True) -> str:
 
 
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A left-aligned table drawn by rich (imported here: only text output pays for it); cells
-    may carry ANSI colour, which is kept. Never wrapped: a pipe gets the whole rows."""
-    from rich.box import Box
+    """A left-aligned table, a row of dashes under the headers, two spaces between columns,
+    drawn by rich (imported here: only text output pays for it); cells may carry ANSI colour,
+    which is kept. Never wrapped: a pipe gets whole rows."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=Box("    \n    \n -  \n    \n    \n    \n    \n    \n"),
-                  show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), header_style="")
-    for header in headers:
-        table.add_column(header, no_wrap=True, overflow="ignore")
-    colored = False
-    for row in rows:
-        cells = [str(c) for c in row]
-        colored = colored or any("\x1b[" in c for c in cells)
-        table.add_row(*(Text.from_ansi(c) for c in cells))
+    cells = [[Text.from_ansi(str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [r[i].cell_len for r in cells]) for i, h in enumerate(headers)]
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    for _ in headers:
+        grid.add_column(no_wrap=True, overflow="ignore")
+    grid.add_row(*headers)
+    grid.add_row(*("-" * w for w in widths))
+    for row in cells:
+        grid.add_row(*row)
+    colored = any(r.spans for row in cells for r in row)
     out = io.StringIO()
     Console(file=out, width=1 << 16, force_terminal=colored, color_system="standard" if colored
-            else None, highlight=False, emoji=False, markup=False).print(table)
+            else None, highlight=False, emoji=False, markup=False).print(grid)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
 
 
