@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import NoReturn
 
-from dockdrift.errors import EXIT_INTERRUPTED, user_error
+from dockdrift.errors import EXIT_INTERRUPTED, EXIT_USAGE, user_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("dockdrift.commands.capture", "record live Docker API traffic through a proxy"),
@@ -55,7 +55,7 @@ class _Version(argparse.Action):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other usage error
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -47,7 +47,7 @@ def user_error(exc: BaseException, db: str | None = None) -> tuple[int, str] | N
         from dockdrift.db.engine import server_hint
 
         raw = str(getattr(exc, "orig", None) or exc)
-        return 2, f"cannot read {db or 'the store'}: {server_hint(raw)}"
+        return EXIT_USAGE, f"cannot read {db or 'the store'}: {server_hint(raw)}"
     if isinstance(exc, OSError) and exc.filename is not None:
-        return 2, f"cannot use {exc.filename}: {exc.strerror or exc}"
+        return EXIT_USAGE, f"cannot use {exc.filename}: {exc.strerror or exc}"
     return None

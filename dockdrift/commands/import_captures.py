@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from dockdrift.errors import UsageError
-from dockdrift.render.progress import Bar, on_terminal
+from dockdrift.render.progress import bar_or_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,29 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=5000, metavar="N",
                         help="rows per transaction (default 5000)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-class Lines:
-    """Off a terminal (cron, CI logs): one line per 10% of a source instead of a bar."""
-
-    def __init__(self, name: str, total: int) -> None:
-        self.name, self.total, self.done, self._next = name, max(total, 1), 0, 0.1
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        share = min(self.done / self.total, 1.0)
-        if share >= self._next:
-            print(f"{self.name}: {share:.0%} ({self.done}/{self.total} rows)", file=sys.stderr)
-            self._next = (int(share * 10) + 1) / 10
-
-    def close(self) -> None:
-        pass
-
-
-def progress_for(name: str, total: int, quiet: bool) -> Bar | Lines | None:
-    if quiet:
-        return None
-    return Bar(name, total, unit="rows") if on_terminal(sys.stderr) else Lines(name, total)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     into = make_engine(args.into)
     total_added = 0
     for name, engine in sources:
-        progress = progress_for(name, count_rows(engine), args.quiet)
+        progress = None if args.quiet else bar_or_lines(name, count_rows(engine), "rows")
         try:
             result = import_store(engine, into, name=name, batch=args.batch,
                                   progress=progress.advance if progress else None)

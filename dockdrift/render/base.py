@@ -19,10 +19,13 @@ from typing import IO
 ANSI = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36",
         "dim": "2", "bold": "1", "bold-red": "1;31", "bold-green": "1;32"}
 
+def on_terminal(stream: IO[str]) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
 def wants_color(stream: IO[str] | None = None) -> bool:
     """ANSI only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = stream or sys.stdout
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    return "NO_COLOR" not in os.environ and on_terminal(stream or sys.stdout)
 
 
 def color(text: str, code: str | None, enabled: bool = True) -> str:

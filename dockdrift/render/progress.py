@@ -6,6 +6,8 @@ only when something is drawn, so `--help` and pipelines never load it.
         s.update("comparing")
     with Bar("import", total=rows, unit="rows") as bar:
         bar.advance(500)
+
+Off a terminal, `bar_or_lines` gives a log (cron, CI) one line per 10% instead.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-
-def on_terminal(stream: IO[str]) -> bool:
-    return hasattr(stream, "isatty") and stream.isatty()
+from dockdrift.render.base import on_terminal
 
 
 def _console(stream: IO[str]) -> Any:
@@ -56,7 +56,7 @@ class Bar:
                  stream: IO[str] | None = None, min_interval: float = 0.2) -> None:
         self.stream = stream or sys.stderr
         self.enabled = on_terminal(self.stream) if enabled is None else enabled
-        self.label, self.total, self.unit = label, max(total, 1), unit
+        self.label, self.total = label, max(total, 1)
         self.done = 0
         self._progress: Any = None
         if self.enabled:
@@ -74,7 +74,7 @@ class Bar:
                 TextColumn("{task.percentage:5.1f}%"), MofNCompleteColumn(), Rate(),
                 TimeRemainingColumn(),
                 console=_console(self.stream), transient=False,
-                refresh_per_second=1 / max(min_interval, 0.05) if min_interval else 10)
+                refresh_per_second=1 / max(min_interval, 0.1))
             self._task = self._progress.add_task(label, total=self.total)
             self._progress.start()
 
@@ -98,3 +98,26 @@ class Bar:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Lines:
+    """Off a terminal: one line on stderr per 10% of `total`, for a log to read later."""
+
+    def __init__(self, label: str, total: int, unit: str = "") -> None:
+        self.label, self.total, self.done, self._next = label, max(total, 1), 0, 0.1
+        self.unit = f" {unit}" if unit else ""
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        share = min(self.done / self.total, 1.0)
+        if share >= self._next:
+            print(f"{self.label}: {share:.0%} ({self.done}/{self.total}{self.unit})", file=sys.stderr)
+            self._next = (int(share * 10) + 1) / 10
+
+    def close(self) -> None:
+        pass
+
+
+def bar_or_lines(label: str, total: int, unit: str = "") -> Bar | Lines:
+    """A bar on a terminal, else a line per 10%."""
+    return Bar(label, total, unit=unit) if on_terminal(sys.stderr) else Lines(label, total, unit)
